@@ -1,0 +1,179 @@
+"""Settings for the dispatcher, read from ``DISPATCHER_*`` environment variables.
+
+With nothing set the service runs on one machine: SQLite under the data
+directory and the django-q2 ORM broker. The README lists every variable.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from dispatcher_site.env import (
+    env_bool,
+    env_float,
+    env_host_port,
+    env_int,
+    env_list,
+    env_mapping,
+    env_secret,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DISPATCHER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env_secret("DISPATCHER_SECRET_KEY", store=DATA_DIR / "secret_key")
+TOKEN_SECRET = env_secret("DISPATCHER_TOKEN_SECRET", store=DATA_DIR / "token_secret")
+TOKEN_MAX_REFRESH_S = env_int("DISPATCHER_TOKEN_MAX_REFRESH_S", 30 * 24 * 3600, minimum=0)
+DEBUG = env_bool("DISPATCHER_DEBUG", False)
+
+BIND = env_host_port("DISPATCHER_BIND", "127.0.0.1:8000")
+PUBLIC_URL = env_url("DISPATCHER_PUBLIC_URL", f"http://{BIND}", schemes=("http", "https")).rstrip("/")
+ALLOWED_HOSTS = env_list("DISPATCHER_ALLOWED_HOSTS", ("*",))
+WEB_WORKERS = env_int("DISPATCHER_WEB_WORKERS", 2, minimum=1)
+RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
+NB2W_BACKENDS = env_mapping("DISPATCHER_NB2W_BACKENDS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "dispatcher_site",
+    "rest_framework",
+    "django_q",
+    "instruments",
+    "jobs",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dispatcher_site.urls"
+WSGI_APPLICATION = "dispatcher_site.wsgi.application"
+# The protocol's clients must never be redirected (oda-api treats 301 as an error).
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_url("DISPATCHER_DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+    if url:
+        # Persistent connections: per-request connects cost ~10 ms on PostgreSQL.
+        config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+        if config["ENGINE"].endswith("sqlite3"):
+            config.update(_sqlite_options())
+        return config
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "dispatcher.sqlite3", **_sqlite_options()}
+
+
+def _sqlite_options() -> dict:
+    return {
+        "OPTIONS": {
+            # WAL lets readers run beside the one writer; IMMEDIATE takes the write
+            # lock up front so concurrent writers wait (busy timeout) instead of
+            # failing half-way through a transaction.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+        },
+        # Workers in other processes must see the test database: keep it in a file.
+        "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_url("DISPATCHER_REDIS_URL", schemes=("redis", "rediss", "unix"))
+TASK_TIMEOUT_S = env_int("DISPATCHER_TASK_TIMEOUT_S", 300, minimum=5)
+Q_CLUSTER = {
+    "name": "dispatcher",
+    "workers": env_int("DISPATCHER_QUEUE_WORKERS", 2, minimum=1),
+    "timeout": TASK_TIMEOUT_S,
+    # Must exceed the timeout, or a second worker picks up a task still running.
+    "retry": TASK_TIMEOUT_S + 60,
+    "max_attempts": 3,
+    "save_limit": env_int("DISPATCHER_QUEUE_SAVE_LIMIT", 250, minimum=0),
+    "catch_up": False,
+    "label": "Tasks",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
+}
+
+# Backend and notification timing.
+BACKEND_TIMEOUT_S = env_float("DISPATCHER_BACKEND_TIMEOUT_S", 30.0, minimum=0.1)
+SYNC_ANSWER_WAIT_S = env_float("DISPATCHER_SYNC_ANSWER_WAIT_S", 0.0, minimum=0.0)
+
+# Email.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("DISPATCHER_SMTP_HOST")
+EMAIL_PORT = env_int("DISPATCHER_SMTP_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("DISPATCHER_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("DISPATCHER_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("DISPATCHER_SMTP_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("DISPATCHER_EMAIL_FROM", "dispatcher@localhost")
+EMAIL_BCC = env_list("DISPATCHER_EMAIL_BCC")
+
+# Matrix.
+MATRIX_HOMESERVER = env_url("DISPATCHER_MATRIX_HOMESERVER", schemes=("http", "https"))
+MATRIX_USER_ID = env_str("DISPATCHER_MATRIX_USER_ID")
+MATRIX_ACCESS_TOKEN = env_str("DISPATCHER_MATRIX_ACCESS_TOKEN")
+MATRIX_BCC_ROOMS = env_list("DISPATCHER_MATRIX_BCC_ROOMS")
+MATRIX_INCIDENT_ROOMS = env_list("DISPATCHER_MATRIX_INCIDENT_ROOMS")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+PRODUCTS_DIR = DATA_DIR / "products"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DISPATCHER_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.db import models
+
+from jobs.states import TERMINAL, Status
+
+
+class Job(models.Model):
+    """One requested data product, identified by the hash of what was asked."""
+
+    job_id = models.CharField("job id", max_length=64, unique=True)
+    # The token's subject (an email); empty for public requests.
+    owner = models.CharField(max_length=254, blank=True, default="")
+    instrument = models.CharField(max_length=100)
+    product_type = models.CharField(max_length=100)
+    params = models.JSONField("normalized parameters", default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    session_id = models.CharField(max_length=64, blank=True, default="")
+    message = models.TextField(blank=True, default="", help_text="Why the job failed or was aborted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # "my jobs, newest first" (inspect-user-state, REST and UWS lists)
+            models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
+            # "recent jobs by status" (staff views, the stale-job sweep)
+            models.Index(fields=["status", "-created_at"], name="job_status_created"),
+        ]
+        # Polling a job goes through the unique index on job_id.
+
+    def __str__(self) -> str:
+        return f"{self.job_id[:8]} {self.instrument}/{self.product_type} {self.status}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_public(self) -> bool:
+        return not self.owner
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - (self.started_at or self.created_at)).total_seconds()
+
+
+class JobEvent(models.Model):
+    """Something that happened to a job, kept in order."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status"
+        PROGRESS = "progress"
+        NOTIFICATION = "notification"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, blank=True, default="", help_text="Job status after the event.")
+    message = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    # Makes a repeated report harmless: the same key for the same job is stored once.
+    # NULL (not "") for events without a key, so that they never collide.
+    dedup_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "dedup_key"], name="jobevent_unique_dedup"),
+        ]
+        # A job's timeline (job_monitor, the job page) reads events by job in id
+        # order: the foreign-key index plus the primary key serve it.
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} {self.message[:40]}"
