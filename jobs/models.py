@@ -15,7 +15,14 @@ class Job(models.Model):
     product_type = models.CharField(max_length=100)
     params = models.JSONField("normalized parameters", default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    query_type = models.CharField(max_length=16, default="Real")
     session_id = models.CharField(max_length=64, blank=True, default="")
+    # The token's claims that matter after the request (name, roles, notification
+    # options such as msdone or mxroomid); never the token itself.
+    claims = models.JSONField(default=dict, blank=True)
+    # Whatever the adapter needs to find the backend's work again (a URL, a ref).
+    backend_ref = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     message = models.TextField(blank=True, default="", help_text="Why the job failed or was aborted.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

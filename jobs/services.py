@@ -16,10 +16,13 @@ from jobs.signals import job_event_recorded
 from jobs.states import ALLOWED_FROM, TERMINAL, Status
 
 
-def job_id_compute(*, owner: str, instrument: str, product_type: str, params: dict[str, Any]) -> str:
+def job_id_compute(
+    *, owner: str, instrument: str, product_type: str, params: dict[str, Any], query_type: str = "Real"
+) -> str:
     """The protocol's job id: SHA-256 of the canonical JSON of what was asked, and by whom."""
+    asked = {"instrument": instrument, "product_type": product_type, "query_type": query_type, "params": params}
     canonical = json.dumps(
-        {"owner": owner, "instrument": instrument, "product_type": product_type, "params": params},
+        {"owner": owner, **asked},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
@@ -33,10 +36,14 @@ def job_get_or_create(
     instrument: str,
     product_type: str,
     params: dict[str, Any],
+    query_type: str = "Real",
     session_id: str = "",
+    claims: dict[str, Any] | None = None,
 ) -> tuple[Job, bool]:
     """The job for this request, created if new. Safe under concurrent identical calls."""
-    job_id = job_id_compute(owner=owner, instrument=instrument, product_type=product_type, params=params)
+    job_id = job_id_compute(
+        owner=owner, instrument=instrument, product_type=product_type, params=params, query_type=query_type
+    )
     existing = Job.objects.filter(job_id=job_id).first()
     if existing is not None:
         return existing, False
@@ -48,7 +55,9 @@ def job_get_or_create(
                 instrument=instrument,
                 product_type=product_type,
                 params=params,
+                query_type=query_type,
                 session_id=session_id,
+                claims=claims or {},
             )
             _record_event(job, kind=JobEvent.Kind.STATUS, message="job submitted")
     except IntegrityError:
