@@ -35,6 +35,9 @@ ALLOWED_HOSTS = env_list("DISPATCHER_ALLOWED_HOSTS", ("*",))
 WEB_WORKERS = env_int("DISPATCHER_WEB_WORKERS", 2, minimum=1)
 RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
 NB2W_BACKENDS = env_mapping("DISPATCHER_NB2W_BACKENDS")
+ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", True)
+# Mounts /bench/noop and /bench/queue for bench/run.py; off in every real deployment.
+BENCH_ENDPOINTS = env_bool("DISPATCHER_BENCH_ENDPOINTS", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,11 +117,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_url("DISPATCHER_REDIS_URL", schemes=("redis", "rediss", "unix"))
 TASK_TIMEOUT_S = env_int("DISPATCHER_TASK_TIMEOUT_S", 300, minimum=5)
 Q_CLUSTER = {
-    "name": "dispatcher",
+    "name": env_str("DISPATCHER_QUEUE_NAME", "dispatcher"),
     "workers": env_int("DISPATCHER_QUEUE_WORKERS", 2, minimum=1),
     "timeout": TASK_TIMEOUT_S,
     # Must exceed the timeout, or a second worker picks up a task still running.
-    "retry": TASK_TIMEOUT_S + 60,
+    "retry": TASK_TIMEOUT_S + max(5, TASK_TIMEOUT_S // 5),
     "max_attempts": 3,
     "save_limit": env_int("DISPATCHER_QUEUE_SAVE_LIMIT", 250, minimum=0),
     "catch_up": False,
@@ -148,6 +151,24 @@ MATRIX_ACCESS_TOKEN = env_str("DISPATCHER_MATRIX_ACCESS_TOKEN")
 MATRIX_BCC_ROOMS = env_list("DISPATCHER_MATRIX_BCC_ROOMS")
 MATRIX_INCIDENT_ROOMS = env_list("DISPATCHER_MATRIX_INCIDENT_ROOMS")
 
+# Notifications: site defaults of the token's options (both channels), and retries.
+_NOTIFY_SUBMITTED = env_bool("DISPATCHER_NOTIFY_SUBMITTED", False)
+_NOTIFY_DONE = env_bool("DISPATCHER_NOTIFY_DONE", True)
+_NOTIFY_FAILED = env_bool("DISPATCHER_NOTIFY_FAILED", True)
+_NOTIFY_DONE_ONLY_IF_SLOW = env_bool("DISPATCHER_NOTIFY_DONE_ONLY_IF_SLOW", False)
+_NOTIFY_SLOW_S = env_float("DISPATCHER_NOTIFY_SLOW_THRESHOLD_S", 1800.0, minimum=0.0)
+_NOTIFY_INTERVAL_S = env_float("DISPATCHER_NOTIFY_SUBMITTED_INTERVAL_S", 1800.0, minimum=0.0)
+NOTIFY_DEFAULTS = {
+    "mssub": _NOTIFY_SUBMITTED, "msdone": _NOTIFY_DONE, "msfail": _NOTIFY_FAILED,
+    "mstout": _NOTIFY_DONE_ONLY_IF_SLOW, "tem": _NOTIFY_SLOW_S, "intsub": _NOTIFY_INTERVAL_S,
+    "mxsub": _NOTIFY_SUBMITTED, "mxdone": _NOTIFY_DONE, "mxfail": _NOTIFY_FAILED,
+    "mxstout": _NOTIFY_DONE_ONLY_IF_SLOW, "tmx": _NOTIFY_SLOW_S, "mxintsub": _NOTIFY_INTERVAL_S,
+}  # fmt: skip
+# Attempts per delivery inside one task, and the first pause between them (doubled each time).
+NOTIFY_MAX_ATTEMPTS = env_int("DISPATCHER_NOTIFY_MAX_ATTEMPTS", 3, minimum=1, maximum=10)
+NOTIFY_RETRY_DELAY_S = env_float("DISPATCHER_NOTIFY_RETRY_DELAY_S", 2.0, minimum=0.0)
+MATRIX_REQUEST_TIMEOUT_S = env_float("DISPATCHER_MATRIX_REQUEST_TIMEOUT_S", 20.0, minimum=1.0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -167,13 +188,35 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# Verification of the platform's tokens (dispatcher_site.auth): HS256 with the shared
+# secret only; the identity is the token's `sub`, so no database lookup per request.
+# The platform's tokens carry no token_type or jti, so neither is required.
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": TOKEN_SECRET,
+    "VERIFYING_KEY": "",
+    "LEEWAY": 0,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "sub",
+    "USER_ID_FIELD": "username",
+    "TOKEN_TYPE_CLAIM": None,
+    "JTI_CLAIM": None,
+    "AUTH_TOKEN_CLASSES": ("dispatcher_site.auth.PlatformToken",),
+    "UPDATE_LAST_LOGIN": False,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tokens travel in query strings: every handler redacts them (gunicorn's access log is
+    # separate: see dispatcher_site.redaction.RedactingGunicornLogger).
+    "filters": {"redact_secrets": {"()": "dispatcher_site.redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("DISPATCHER_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -23,3 +23,18 @@ class IllegalTransition(JobError):
         self.job_id = job_id
         self.current = current
         self.target = target
+
+
+class InvalidRequest(JobError):
+    """A request the protocol cannot act on: a missing or malformed field."""
+
+    status_code = 400
+
+
+class JobForbidden(JobError):
+    """The job exists but is not the caller's; the text says nothing about whose it is or what it holds."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("You are not allowed to access this job.")

@@ -1,0 +1,152 @@
+"""The protocol's token endpoints: re-signing a caller's token with a later expiry or new options.
+
+Both answer the new token as text/plain (what oda-api reads) and errors as the
+protocol's JSON. A token is a secret: it never appears in a log line or an
+error, and the answers are not cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from dispatcher_site.auth import (
+    ROLE_REFRESH_TOKENS,
+    AuthError,
+    Caller,
+    TokenRequired,
+    caller_from_request,
+    require_roles,
+)
+from dispatcher_site.errors import exception_response
+from dispatcher_site.tokens import token_refresh, token_update_options
+
+logger = logging.getLogger(__name__)
+
+# The notification options a token may carry (PROTOCOL.md), by kind of value.
+FLAG_OPTIONS = ("mssub", "msdone", "msfail", "mstout", "mxsub", "mxdone", "mxfail", "mxstout")
+SECONDS_OPTIONS = ("intsub", "tem", "mxintsub", "tmx")
+TEXT_OPTIONS = ("mxroomid",)
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class BadParameter(Exception):
+    """A token endpoint's parameter that cannot be used (400); names the parameter, never echoes values."""
+
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _protocol_errors(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        try:
+            return view(request)
+        except (AuthError, BadParameter) as exc:
+            return exception_response(exc)
+
+    return wrapper
+
+
+def _token_text(token: str) -> HttpResponse:
+    return HttpResponse(token, content_type="text/plain; charset=utf-8")
+
+
+def _caller_with_token(request: HttpRequest, *, what: str) -> Caller:
+    caller = caller_from_request(request)
+    if caller.is_public:
+        raise TokenRequired(what)
+    return caller
+
+
+@require_GET
+@never_cache
+@_protocol_errors
+def refresh_token(request: HttpRequest) -> HttpResponse:
+    """``?token=&refresh_interval=``: the token valid ``refresh_interval`` s longer (role refresh-tokens)."""
+    caller = _caller_with_token(request, what="refresh a token")
+    require_roles(caller, [ROLE_REFRESH_TOKENS], what="refreshing tokens")
+    interval = refresh_interval_parse(request.GET.get("refresh_interval"))
+    token = token_refresh(claims=caller.claims, interval_s=interval)
+    logger.info("refreshed the token of %s by up to %.0f s", caller.sub, interval)
+    return _token_text(token)
+
+
+@require_GET
+@never_cache
+@_protocol_errors
+def update_token_email_options(request: HttpRequest) -> HttpResponse:
+    """``?token=&msdone=&mssub=&...``: the token with those notification options set, expiry unchanged."""
+    caller = _caller_with_token(request, what="update a token")
+    options = token_options_parse(request.GET)
+    token = token_update_options(claims=caller.claims, options=options)
+    logger.info("updated the options %s of the token of %s", sorted(options), caller.sub)
+    return _token_text(token)
+
+
+def refresh_interval_parse(raw: str | None) -> float:
+    """Seconds to add; by default as much as the site allows (oda-api sends no interval)."""
+    if raw is None or not raw.strip():
+        return float(settings.TOKEN_MAX_REFRESH_S)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadParameter("refresh_interval must be a positive number of seconds.")
+    return seconds
+
+
+def token_options_parse(params: Any) -> dict[str, Any]:
+    """The notification options present in ``params``, typed; BadParameter names a bad one."""
+    options: dict[str, Any] = {}
+    for name in FLAG_OPTIONS:
+        if name in params:
+            options[name] = _flag(name, params[name])
+    for name in SECONDS_OPTIONS:
+        if name in params:
+            options[name] = _seconds(name, params[name])
+    for name in TEXT_OPTIONS:
+        if name in params:
+            options[name] = _text(name, params[name])
+    return options
+
+
+def _flag(name: str, raw: str) -> bool:
+    # oda-api sends Python's str(False): "False".
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadParameter(f"{name} must be true or false (or 1 or 0).")
+
+
+def _seconds(name: str, raw: str) -> int:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise BadParameter(f"{name} must be a number of seconds, 0 or more.")
+    return round(seconds)
+
+
+def _text(name: str, raw: str) -> str:
+    value = raw.strip()
+    if len(value) > 255:
+        raise BadParameter(f"{name} must be at most 255 characters.")
+    return value
