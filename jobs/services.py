@@ -96,6 +96,8 @@ def job_report_progress(
         job = _get(job_id)
         if not job.is_terminal and job.status != Status.PROGRESS:
             job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend started")
+        # A report shows the backend is alive: the stale-job sweep counts from here.
+        Job.objects.filter(pk=job.pk).update(updated_at=timezone.now())
         try:
             with transaction.atomic():
                 return _record_event(job, kind=JobEvent.Kind.PROGRESS, message=message, data=data, dedup_key=dedup_key)

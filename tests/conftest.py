@@ -24,3 +24,28 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    """Each test sees the instrument registry as a new process would.
+
+    The registry caches per process, and a test's rows vanish at rollback without
+    a signal: without this, one test's instruments would leak into the next.
+    """
+    from instruments.registry import registry_reset
+
+    registry_reset()
+    yield
+    registry_reset()
+
+
+@pytest.fixture(scope="session")
+def live_service(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The real service (gunicorn + django-q2 workers) on the test database, for the session."""
+    from tests.live import LiveService
+
+    with django_db_blocker.unblock():
+        service = LiveService(free_port(), tmp_path_factory.mktemp("live") / "service.log").start()
+    yield service
+    service.stop()

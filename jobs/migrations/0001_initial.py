@@ -5,53 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(max_length=64, unique=True, verbose_name='job id')),
-                ('owner', models.CharField(blank=True, default='', max_length=254)),
-                ('instrument', models.CharField(max_length=100)),
-                ('product_type', models.CharField(max_length=100)),
-                ('params', models.JSONField(default=dict, verbose_name='normalized parameters')),
-                ('status', models.CharField(choices=[('submitted', 'Submitted'), ('progress', 'Progress'), ('done', 'Done'), ('failed', 'Failed'), ('aborted', 'Aborted')], default='submitted', max_length=16)),
-                ('query_type', models.CharField(default='Real', max_length=16)),
-                ('session_id', models.CharField(blank=True, default='', max_length=64)),
-                ('claims', models.JSONField(blank=True, default=dict)),
-                ('backend_ref', models.JSONField(blank=True, default=dict)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('message', models.TextField(blank=True, default='', help_text='Why the job failed or was aborted.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_id", models.CharField(max_length=64, unique=True, verbose_name="job id")),
+                ("owner", models.CharField(blank=True, default="", max_length=254)),
+                ("instrument", models.CharField(max_length=100)),
+                ("product_type", models.CharField(max_length=100)),
+                ("params", models.JSONField(default=dict, verbose_name="normalized parameters")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("progress", "Progress"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("aborted", "Aborted"),
+                        ],
+                        default="submitted",
+                        max_length=16,
+                    ),
+                ),
+                ("query_type", models.CharField(default="Real", max_length=16)),
+                ("session_id", models.CharField(blank=True, default="", max_length=64)),
+                ("claims", models.JSONField(blank=True, default=dict)),
+                ("backend_ref", models.JSONField(blank=True, default=dict)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("message", models.TextField(blank=True, default="", help_text="Why the job failed or was aborted.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['owner', '-created_at'], name='job_owner_created'), models.Index(fields=['status', '-created_at'], name='job_status_created')],
+                "indexes": [
+                    models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
+                    models.Index(fields=["status", "-created_at"], name="job_status_created"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JobEvent',
+            name="JobEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('status', 'Status'), ('progress', 'Progress'), ('notification', 'Notification')], max_length=16)),
-                ('status', models.CharField(blank=True, default='', help_text='Job status after the event.', max_length=16)),
-                ('message', models.TextField(blank=True, default='')),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('dedup_key', models.CharField(blank=True, max_length=128, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='jobs.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("status", "Status"), ("progress", "Progress"), ("notification", "Notification")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(blank=True, default="", help_text="Job status after the event.", max_length=16),
+                ),
+                ("message", models.TextField(blank=True, default="")),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("dedup_key", models.CharField(blank=True, max_length=128, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="jobs.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'dedup_key'), name='jobevent_unique_dedup')],
+                "ordering": ["id"],
+                "constraints": [models.UniqueConstraint(fields=("job", "dedup_key"), name="jobevent_unique_dedup")],
             },
         ),
     ]

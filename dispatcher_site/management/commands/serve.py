@@ -17,6 +17,7 @@ from dispatcher_site.tokens import token_issue
 
 DEMO_ROLES = ["general", "oda workflow developer", "unige-hpc-full", "job manager", "refresh-tokens"]
 STOP_GRACE_S = 20
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 class Command(BaseCommand):
@@ -45,7 +46,10 @@ class Command(BaseCommand):
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         gunicorn = [sys.executable, "-m", "gunicorn", "dispatcher_site.wsgi"]
         gunicorn += ["--bind", settings.BIND, "--workers", str(settings.WEB_WORKERS), "--threads", "2"]
-        gunicorn += ["--access-logfile", "-", "--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
+        gunicorn += ["--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
+        if settings.ACCESS_LOG:
+            # Path without the query string: tokens travel in it and must never be logged.
+            gunicorn += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
         programs = [gunicorn, [sys.executable, manage, "qcluster"]]
         if settings.MATRIX_HOMESERVER and "matrix_bot" in get_commands():
             programs.append([sys.executable, manage, "matrix_bot"])

@@ -1,0 +1,48 @@
+"""Errors of the instruments app, each a value a user can act on.
+
+ParameterError stays defined in ``instruments.parameters`` (adapters import it
+from there); it is re-exported here so that callers find every error in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from instruments.parameters import ParameterError
+
+
+class InstrumentError(Exception):
+    """Base of every error the instruments app raises on purpose."""
+
+    status_code = 400
+
+
+class UnknownInstrument(InstrumentError):
+    def __init__(self, name: str, installed: Iterable[str]):
+        self.name = name
+        self.installed_instruments = sorted(installed)
+        listed = ", ".join(self.installed_instruments) or "none"
+        super().__init__(f"Instrument {name!r} is not installed; installed instruments: {listed}.")
+
+
+class UnknownProduct(InstrumentError):
+    def __init__(self, instrument: str, product_type: str, products: Iterable[str]):
+        self.instrument = instrument
+        self.product_type = product_type
+        self.products = sorted(products)
+        listed = ", ".join(self.products) or "none"
+        super().__init__(f"Instrument {instrument} has no product {product_type!r}; its products: {listed}.")
+
+
+class QueryTypeRefused(InstrumentError):
+    """A product that answers only some query types (``dummy`` needs ``Dummy``)."""
+
+    def __init__(self, instrument: str, product_type: str, query_type: str, allowed: Iterable[str]):
+        self.query_type = query_type
+        listed = ", ".join(sorted(allowed))
+        super().__init__(
+            f"Product {product_type} of instrument {instrument} answers query_type {listed}, not {query_type!r}."
+        )
+
+
+__all__ = ["InstrumentError", "ParameterError", "QueryTypeRefused", "UnknownInstrument", "UnknownProduct"]

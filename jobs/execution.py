@@ -1,0 +1,245 @@
+"""Running jobs: submission, the backend call, call-backs, polling and the stale-job sweep.
+
+These are the services between the job registry and the instrument adapters.
+Every function takes ids, is safe to call twice (django-q2 may deliver a task
+again), and ends a job it cannot finish as failed with a message the user can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from instruments.base import AdapterError, Products, RunOutcome, RunRequest
+from instruments.exceptions import InstrumentError
+from instruments.registry import InstrumentHandle, instrument_get
+from jobs import scheduling
+from jobs.callbacks import callback_url
+from jobs.exceptions import IllegalTransition
+from jobs.models import Job
+from jobs.products import products_store
+from jobs.services import job_get_or_create, job_move, job_report_progress
+from jobs.states import Status
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RETRY_BACKOFF_S = (10, 60)
+# Call-back actions that end a job; any other action counts as progress.
+DONE_ACTIONS = frozenset({"done"})
+FAILED_ACTIONS = frozenset({"failed"})
+
+
+def job_submit(
+    *,
+    owner: str,
+    instrument: str,
+    product_type: str,
+    params: dict[str, Any],
+    query_type: str,
+    session_id: str,
+    claims: dict[str, Any] | None = None,
+) -> tuple[Job, bool]:
+    """Create the job (or join the existing one) and, when new, queue its run after commit."""
+    job, created = job_get_or_create(
+        owner=owner,
+        instrument=instrument,
+        product_type=product_type,
+        params=params,
+        query_type=query_type,
+        session_id=session_id,
+        claims=claims,
+    )
+    if created:
+        log.info("job %s submitted: %s/%s by %s", job.job_id, instrument, product_type, owner or "public")
+        transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_run_task", job.job_id))
+    return job, created
+
+
+def job_execute(*, job_id: str) -> None:
+    """Call the backend for a job (the body of the run task)."""
+    job = Job.objects.filter(job_id=job_id).first()
+    if job is None or job.is_terminal:
+        return
+    attempt = _next_attempt(job)
+    if attempt > MAX_ATTEMPTS:
+        job_fail(job_id=job_id, message=f"The backend could not be reached after {MAX_ATTEMPTS} attempts.")
+        return
+    handle = _handle_or_fail(job)
+    if handle is None:
+        return
+    if job.status == Status.SUBMITTED:
+        job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend called")
+    _call_adapter(job, handle, attempt, lambda request: handle.adapter.run(request))
+
+
+def job_poll(*, job_id: str) -> None:
+    """Ask the backend how a running job stands (fallback when call-backs do not come)."""
+    job = Job.objects.filter(job_id=job_id).first()
+    if job is None or job.is_terminal:
+        return
+    handle = _handle_or_fail(job)
+    if handle is not None:
+        _call_adapter(job, handle, job.attempts or 1, lambda request: handle.adapter.poll(request))
+
+
+def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
+    """Record a backend's report. Returns False for a repeat, which changes nothing.
+
+    ``done`` hands the collection of products to a task, so a web worker never
+    waits on the backend; ``failed`` ends the job at once.
+    """
+    action = str(report.get("action", "progress")) or "progress"
+    event = job_report_progress(
+        job_id=job_id, message=str(report.get("message", "")), data=report, dedup_key=_report_key(report)
+    )
+    if event is None:
+        return False
+    if action in DONE_ACTIONS:
+        transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_complete_task", job_id, report))
+    elif action in FAILED_ACTIONS:
+        job_fail(job_id=job_id, message=str(report.get("message") or "The backend reported a failure."))
+    return True
+
+
+def job_complete_from_report(*, job_id: str, report: dict[str, Any]) -> None:
+    """The backend said done: collect the products through the adapter."""
+    job = Job.objects.filter(job_id=job_id).first()
+    if job is None or job.is_terminal:
+        return
+    handle = _handle_or_fail(job)
+    if handle is not None:
+        _call_adapter(job, handle, job.attempts or 1, lambda request: handle.adapter.complete(request, report))
+
+
+def job_finish(*, job_id: str, products: Products) -> Job | None:
+    """Keep the products, then mark the job done. None if it had already ended."""
+    products_store(job_id=job_id, products=products)
+    try:
+        return job_move(job_id=job_id, to=Status.DONE, message=products.comment or "job done")
+    except IllegalTransition as refused:
+        log.info("job %s finished after it ended (%s): products kept, status unchanged", job_id, refused.current)
+        return None
+
+
+def job_fail(*, job_id: str, message: str) -> Job | None:
+    """Mark a job failed with a message for the user. None if it had already ended."""
+    try:
+        job = job_move(job_id=job_id, to=Status.FAILED, message=message)
+    except IllegalTransition:
+        return None
+    log.info("job %s failed: %s", job_id, message)
+    return job
+
+
+def job_abort(*, job_id: str, message: str = "Aborted on request.") -> Job:
+    return job_move(job_id=job_id, to=Status.ABORTED, message=message)
+
+
+def jobs_fail_stale(*, now=None) -> list[str]:
+    """Fail running jobs whose backend has been silent past the instrument's timeout.
+
+    This is what ends a job whose worker died in the middle of a backend call.
+    """
+    now = now or timezone.now()
+    failed = []
+    running = Job.objects.filter(status__in=[Status.SUBMITTED, Status.PROGRESS]).only(
+        "job_id", "instrument", "updated_at"
+    )
+    for job in running.iterator():
+        if job.updated_at >= now - timedelta(seconds=_silence_limit_s(job.instrument)):
+            continue
+        message = "The backend has been silent for too long; the job was stopped. Please submit it again."
+        if job_fail(job_id=job.job_id, message=message):
+            failed.append(job.job_id)
+    return failed
+
+
+def run_request_for(job: Job) -> RunRequest:
+    return RunRequest(
+        job_id=job.job_id,
+        instrument=job.instrument,
+        product_type=job.product_type,
+        params=job.params,
+        query_type=job.query_type,
+        owner=job.owner,
+        callback_url=callback_url(job),
+        backend_ref=job.backend_ref,
+        attempt=max(job.attempts, 1),
+    )
+
+
+def _call_adapter(job: Job, handle: InstrumentHandle, attempt: int, call) -> None:
+    try:
+        outcome = call(run_request_for(job))
+    except AdapterError as error:
+        _after_adapter_error(job, error, attempt)
+        return
+    except Exception:
+        # An adapter bug must not leave the job running forever.
+        log.exception("adapter %s crashed on job %s", handle.kind, job.job_id)
+        job_fail(job_id=job.job_id, message=f"The {job.instrument} backend adapter failed unexpectedly.")
+        return
+    _apply_outcome(job, outcome)
+
+
+def _apply_outcome(job: Job, outcome: RunOutcome) -> None:
+    if outcome.state == "done":
+        job_finish(job_id=job.job_id, products=outcome.products or Products())
+        return
+    if outcome.backend_ref:
+        Job.objects.filter(pk=job.pk).update(backend_ref=outcome.backend_ref, updated_at=timezone.now())
+    if outcome.message:
+        job_report_progress(job_id=job.job_id, message=outcome.message, data={"action": "progress", "by": "adapter"})
+    if outcome.poll_after_s is not None:
+        scheduling.enqueue_later("jobs.tasks.job_poll_task", job.job_id, delay_s=outcome.poll_after_s)
+
+
+def _after_adapter_error(job: Job, error: AdapterError, attempt: int) -> None:
+    if error.debug:
+        log.warning("backend error on job %s: %s", job.job_id, error.debug)
+    if error.retryable and attempt < MAX_ATTEMPTS:
+        delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S)) - 1]
+        job_report_progress(
+            job_id=job.job_id,
+            message=f"{error.message} Trying again in {delay} s.",
+            data={"action": "retry", "attempt": attempt},
+        )
+        scheduling.enqueue_later("jobs.tasks.job_run_task", job.job_id, delay_s=delay)
+        return
+    job_fail(job_id=job.job_id, message=error.message)
+
+
+def _handle_or_fail(job: Job) -> InstrumentHandle | None:
+    try:
+        return instrument_get(job.instrument)
+    except InstrumentError as error:
+        job_fail(job_id=job.job_id, message=f"The instrument {job.instrument} is no longer available: {error}")
+        return None
+
+
+def _next_attempt(job: Job) -> int:
+    Job.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1)
+    job.refresh_from_db(fields=["attempts"])
+    return job.attempts
+
+
+def _silence_limit_s(instrument: str) -> float:
+    try:
+        return instrument_get(instrument).timeout_s
+    except InstrumentError:
+        return float(settings.TASK_TIMEOUT_S)
+
+
+def _report_key(report: dict[str, Any]) -> str:
+    """Identical reports share a key, so a backend repeating itself is harmless."""
+    meaningful = {k: v for k, v in report.items() if k not in ("token", "sig")}
+    return hashlib.sha256(json.dumps(meaningful, sort_keys=True, default=str).encode()).hexdigest()

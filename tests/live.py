@@ -1,0 +1,97 @@
+"""Start the real service (``manage.py serve``: gunicorn + django-q2 cluster) against
+the test database, for end-to-end tests that drive it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import connection, connections
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes outside pytest."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class LiveService:
+    def __init__(self, port: int, log_path: Path, extra_env: dict[str, str] | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen | None = None
+
+    def environment(self) -> dict[str, str]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCHER_")}
+        environment.update(
+            DJANGO_SETTINGS_MODULE="dispatcher_site.settings",
+            DISPATCHER_DATA_DIR=str(settings.DATA_DIR),
+            DISPATCHER_SECRET_KEY=settings.SECRET_KEY,
+            DISPATCHER_TOKEN_SECRET=settings.TOKEN_SECRET,
+            DISPATCHER_DATABASE_URL=test_database_url(),
+            DISPATCHER_BIND=f"127.0.0.1:{self.port}",
+            DISPATCHER_PUBLIC_URL=self.url,
+            # A queue of our own: tasks left by another run are never picked up.
+            DISPATCHER_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}",
+            DISPATCHER_QUEUE_SAVE_LIMIT="0",
+        )
+        if settings.REDIS_URL:
+            environment["DISPATCHER_REDIS_URL"] = settings.REDIS_URL
+        environment.update(self.extra_env)
+        return environment
+
+    def start(self) -> LiveService:
+        # A forked worker must not inherit our open database connection.
+        connections.close_all()
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve"],
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_healthy()
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text()[-chars:]
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"the service never became healthy:\n{self.log_tail()}")
