@@ -34,6 +34,8 @@ PUBLIC_URL = env_url("DISPATCHER_PUBLIC_URL", f"http://{BIND}", schemes=("http",
 ALLOWED_HOSTS = env_list("DISPATCHER_ALLOWED_HOSTS", ("*",))
 WEB_WORKERS = env_int("DISPATCHER_WEB_WORKERS", 2, minimum=1)
 RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
+# How long the signed link to a job's page (in mails and Matrix messages) opens it without a login.
+JOB_LINK_MAX_AGE_S = env_int("DISPATCHER_JOB_LINK_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
 NB2W_BACKENDS = env_mapping("DISPATCHER_NB2W_BACKENDS")
 ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", True)
 # Mounts /bench/noop and /bench/queue for bench/run.py; off in every real deployment.
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "dispatcher_site",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "instruments",
     "jobs",
@@ -55,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its duration and status cover everything below it.
+    "jobs.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +104,9 @@ def _database() -> dict:
 
 def _sqlite_options() -> dict:
     return {
+        # Persistent connections: opening one (and its PRAGMAs) cost more than a
+        # whole submission; django-q2 also closes expired ones before each broker call.
+        "CONN_MAX_AGE": 600,
         "OPTIONS": {
             # WAL lets readers run beside the one writer; IMMEDIATE takes the write
             # lock up front so concurrent writers wait (busy timeout) instead of
@@ -132,6 +141,7 @@ Q_CLUSTER = {
 # Backend and notification timing.
 BACKEND_TIMEOUT_S = env_float("DISPATCHER_BACKEND_TIMEOUT_S", 30.0, minimum=0.1)
 SYNC_ANSWER_WAIT_S = env_float("DISPATCHER_SYNC_ANSWER_WAIT_S", 0.0, minimum=0.0)
+UWS_MAX_WAIT_S = env_int("DISPATCHER_UWS_MAX_WAIT_S", 30, minimum=0, maximum=600)  # cap on a UWS ?WAIT=n
 
 # Email.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -186,6 +196,29 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Our error values (AuthError, JobError, InstrumentError, ParameterError) as the protocol's error JSON.
+    "EXCEPTION_HANDLER": "jobs.views.rest.rest_exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ODA dispatcher API",
+    "DESCRIPTION": (
+        "The JSON REST API (/api/v1/) and the ODA wire protocol (served at / and under /dispatch-data/). "
+        "Authenticate with the platform's JWT: `Authorization: Bearer <token>` (the protocol also takes `?token=`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The protocol's plain Django views, described by hand (jobs.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobs.openapi.protocol_paths_hook",
+    ],
+    # Swagger UI's assets from drf-spectacular-sidecar, served by the app itself: no CDN (works offline).
+    "SWAGGER_UI_DIST": "/api/docs/assets/swagger-ui-dist",
+    "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/swagger-ui-dist/favicon-32x32.png",
+    "REDOC_DIST": "/api/docs/assets/redoc",
 }
 
 # Verification of the platform's tokens (dispatcher_site.auth): HS256 with the shared
