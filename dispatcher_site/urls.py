@@ -1,14 +1,29 @@
+from pathlib import Path
+
+import drf_spectacular_sidecar
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve as static_serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispatcher_site import token_views
 from dispatcher_site.health import healthz
+from jobs.api_urls import page_urlpatterns, rest_urlpatterns
 from jobs.urls import protocol_urlpatterns
+
+_SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The REST API, its OpenAPI schema and docs (Swagger UI's assets served from drf-spectacular-sidecar:
+    # no CDN needed), and the job page.
+    path("api/v1/", include(rest_urlpatterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    re_path(r"^api/docs/assets/(?P<path>.+)$", static_serve, {"document_root": _SIDECAR_ASSETS}),
+    path("jobs/", include(page_urlpatterns)),
 ]
 
 # The protocol's token endpoints, served at / and under /dispatch-data/ like the rest of it.
@@ -20,6 +35,7 @@ urlpatterns += [
     path("", include(token_urlpatterns + protocol_urlpatterns)),
     path("dispatch-data/", include(token_urlpatterns + protocol_urlpatterns)),
 ]
+urlpatterns += [path("uws/", include("jobs.uws.urls"))]  # IVOA UWS 1.1 at /uws/jobs
 
 if settings.BENCH_ENDPOINTS:
     from bench import noop

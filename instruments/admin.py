@@ -5,8 +5,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from instruments.base import AdapterError
+from instruments.exceptions import UnknownInstrument
 from instruments.models import Instrument
-from instruments.registry import kind_problem, kinds_available
+from instruments.registry import instrument_get, kind_problem, kinds_available
 from instruments.services import instruments_set_enabled
 
 
@@ -36,7 +38,7 @@ class InstrumentAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "kind")
     search_fields = ("name", "kind", "description")
     readonly_fields = ("created_at", "updated_at")
-    actions = ("enable", "disable")
+    actions = ("enable", "disable", "check_backend")
 
     @admin.display(description="roles")
     def roles_text(self, instrument: Instrument) -> str:
@@ -60,3 +62,23 @@ class InstrumentAdmin(admin.ModelAdmin):
         count = instruments_set_enabled(instrument_ids=ids, enabled=enabled)
         state = "enabled" if enabled else "disabled"
         self.message_user(request, f"{count} instrument(s) {state}.", messages.SUCCESS)
+
+    @admin.action(description="Check the backend of the selected instruments")
+    def check_backend(self, request: HttpRequest, queryset: QuerySet[Instrument]) -> None:
+        for name in queryset.values_list("name", flat=True):
+            level, text = _backend_state(name)
+            self.message_user(request, f"{name}: {text}", level)
+
+
+def _backend_state(name: str) -> tuple[int, str]:
+    """(message level, text) of one instrument's adapter.check()."""
+    try:
+        handle = instrument_get(name)
+    except UnknownInstrument:
+        return messages.WARNING, "not checked: disabled, or its kind is unavailable"
+    try:
+        return messages.SUCCESS, f"up ({handle.adapter.check() or 'ok'})"
+    except AdapterError as error:
+        return messages.ERROR, f"DOWN: {error.message}"
+    except Exception as error:  # an adapter bug must not turn the admin page into a 500
+        return messages.ERROR, f"DOWN: the adapter's check failed: {type(error).__name__}: {error}"

@@ -1,6 +1,28 @@
-from django.contrib import admin
+"""Staff's view of the job registry: list, search, a job's whole story, and the operator's actions.
 
+Actions call services (job_abort, jobs_remove, the notifications app's
+delivery_resend); the page only shows. Deliveries are read from the
+notifications app when it is installed: the admin is a presentation layer
+and may look at both apps.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from jobs.exceptions import IllegalTransition
+from jobs.execution import job_abort
+from jobs.links import job_page_path
+from jobs.maintenance import jobs_remove
 from jobs.models import Job, JobEvent
+from jobs.products import products_load
 
 
 class JobEventInline(admin.TabularInline):
@@ -9,6 +31,7 @@ class JobEventInline(admin.TabularInline):
     can_delete = False
     fields = ("created_at", "kind", "status", "message", "data")
     readonly_fields = fields
+    verbose_name_plural = "event timeline"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -17,11 +40,30 @@ class JobEventInline(admin.TabularInline):
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ("short_id", "owner", "instrument", "product_type", "status", "created_at", "duration")
-    list_filter = ("status", "instrument", "created_at")
-    search_fields = ("=job_id", "owner", "session_id")
+    list_filter = ("status", "instrument", ("created_at", admin.DateFieldListFilter))
+    # "^job_id": a prefix of the id, as people paste the 8 characters of a mail's subject.
+    search_fields = ("^job_id", "owner")
     date_hierarchy = "created_at"
-    readonly_fields = ("job_id", "created_at", "started_at", "finished_at", "updated_at")
+    ordering = ("-created_at",)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message")},
+        ),
+        ("When", {"fields": ("created_at", "started_at", "finished_at", "updated_at", "attempts")}),
+        ("Parameters", {"fields": ("parameters",)}),
+        ("Products", {"fields": ("products",)}),
+        ("Notifications", {"fields": ("deliveries",)}),
+    )
+    readonly_fields = (
+        "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
+        "started_at", "finished_at", "updated_at", "attempts", "parameters", "products", "deliveries",
+    )  # fmt: skip
     inlines = [JobEventInline]
+    actions = ("abort", "resend_notifications", "purge")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs come from requests, never from a form
 
     @admin.display(description="job id", ordering="job_id")
     def short_id(self, job: Job) -> str:
@@ -31,6 +73,87 @@ class JobAdmin(admin.ModelAdmin):
     def duration(self, job: Job) -> str:
         seconds = job.duration_s
         return "" if seconds is None else f"{seconds:.1f}"
+
+    @admin.display(description="job page")
+    def page(self, job: Job) -> str:
+        return format_html('<a href="{}">{}</a>', job_page_path(job.job_id), job_page_path(job.job_id))
+
+    @admin.display(description="normalized parameters")
+    def parameters(self, job: Job) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(job.params, indent=2, sort_keys=True, default=str))
+
+    @admin.display(description="stored products")
+    def products(self, job: Job) -> str:
+        listing = products_load(job.job_id)
+        if not listing["lists"]:
+            return "none stored"
+        files = listing["lists"].get("file_list", [])
+        lists = sorted(name for name in listing["lists"] if name.endswith("_list") and name != "file_list")
+        return format_html(
+            "<p>files: {}</p><p>lists: {}</p><p>{}</p>",
+            ", ".join(files) or "none",
+            ", ".join(lists) or "none",
+            listing["comment"],
+        )
+
+    @admin.display(description="deliveries")
+    def deliveries(self, job: Job) -> str:
+        rows = _deliveries(job)
+        if rows is None:
+            return "the notifications app is not installed"
+        if not rows:
+            return "none"
+        header = format_html("<tr>{}</tr>", format_html_join("", "<th>{}</th>", ((c,) for c in _DELIVERY_COLUMNS)))
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * len(_DELIVERY_COLUMNS) + "</tr>", rows)
+        return format_html("<table>{}{}</table>", header, body)
+
+    @admin.action(description="Abort the selected jobs (those still running)")
+    def abort(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        aborted = 0
+        for job_id in queryset.values_list("job_id", flat=True):
+            try:
+                job_abort(job_id=job_id, message=f"Aborted by staff ({request.user}).")
+                aborted += 1
+            except IllegalTransition:
+                continue
+        skipped = queryset.count() - aborted
+        self.message_user(request, f"{aborted} job(s) aborted; {skipped} had already ended.", messages.SUCCESS)
+
+    @admin.action(description="Resend the notifications that did not arrive")
+    def resend_notifications(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        if not apps.is_installed("notifications"):
+            self.message_user(request, "The notifications app is not installed.", messages.WARNING)
+            return
+        from notifications.models import Delivery, Outcome
+        from notifications.services import delivery_resend
+
+        failed = Delivery.objects.filter(job__in=queryset, outcome__in=[Outcome.FAILED, Outcome.PENDING])
+        count = 0
+        for delivery_id in failed.values_list("pk", flat=True):
+            delivery_resend(delivery_id=delivery_id)
+            count += 1
+        self.message_user(request, f"{count} delivery(ies) queued to be sent again.", messages.SUCCESS)
+
+    @admin.action(description="Purge the selected jobs (finished ones: rows and product files)")
+    def purge(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        report = jobs_remove(job_ids=list(queryset.values_list("job_id", flat=True)))
+        self.message_user(request, f"Purge: {report.summary()}; running jobs were kept.", messages.SUCCESS)
+
+
+_DELIVERY_COLUMNS = ("when", "event", "channel", "recipient", "role", "outcome", "attempts", "error")
+
+
+def _deliveries(job: Job) -> list[tuple[Any, ...]] | None:
+    if not apps.is_installed("notifications"):
+        return None
+    from notifications.models import Delivery
+
+    rows = Delivery.objects.filter(job=job).order_by("id")
+    return [
+        (d.created_at.strftime("%Y-%m-%d %H:%M:%S"), d.event, d.channel, d.recipient, d.role, d.outcome, d.attempts,
+         (d.error or d.reason)[:120])
+        for d in rows
+    ]  # fmt: skip
 
 
 @admin.register(JobEvent)

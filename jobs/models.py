@@ -28,6 +28,11 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # UWS: the client's own label for the job (RUNID), kept from the request that created it.
+    run_id = models.CharField("run id", max_length=100, blank=True, default="")
+    # UWS: when the owner deleted the job. An archived job keeps its record and products
+    # (phase ARCHIVED) but leaves the default UWS job list.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -44,6 +49,10 @@ class Job(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def is_public(self) -> bool:
@@ -63,6 +72,8 @@ class JobEvent(models.Model):
         STATUS = "status"
         PROGRESS = "progress"
         NOTIFICATION = "notification"
+        # Archived or brought back (UWS delete, a later identical request); no status change.
+        ARCHIVE = "archive"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

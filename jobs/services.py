@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,6 +15,8 @@ from jobs.exceptions import IllegalTransition, JobNotFound
 from jobs.models import Job, JobEvent
 from jobs.signals import job_event_recorded
 from jobs.states import ALLOWED_FROM, TERMINAL, Status
+
+log = logging.getLogger(__name__)
 
 
 def job_id_compute(
@@ -39,8 +42,16 @@ def job_get_or_create(
     query_type: str = "Real",
     session_id: str = "",
     claims: dict[str, Any] | None = None,
+    status: Status = Status.SUBMITTED,
+    run_id: str = "",
 ) -> tuple[Job, bool]:
-    """The job for this request, created if new. Safe under concurrent identical calls."""
+    """The job for this request, created if new. Safe under concurrent identical calls.
+
+    A new job starts in ``status``: submitted, or pending for a UWS job that waits for
+    PHASE=RUN. An existing job is returned as it is, whatever ``status`` says.
+    """
+    if status not in (Status.SUBMITTED, Status.PENDING):
+        raise ValueError(f"a job cannot start as {status}")
     job_id = job_id_compute(
         owner=owner, instrument=instrument, product_type=product_type, params=params, query_type=query_type
     )
@@ -58,8 +69,10 @@ def job_get_or_create(
                 query_type=query_type,
                 session_id=session_id,
                 claims=claims or {},
+                status=status,
+                run_id=run_id,
             )
-            _record_event(job, kind=JobEvent.Kind.STATUS, message="job submitted")
+            _record_event(job, kind=JobEvent.Kind.STATUS, message=f"job {status}")
     except IntegrityError:
         # Another request created it between our read and our insert.
         return Job.objects.get(job_id=job_id), False
@@ -79,8 +92,38 @@ def job_move(*, job_id: str, to: Status, message: str = "", data: dict | None = 
         if not changed:
             job.refresh_from_db(fields=["status"])
             raise IllegalTransition(job_id, job.status, to)
+        before = job.status
         job.refresh_from_db()
         _record_event(job, kind=JobEvent.Kind.STATUS, message=message or f"job {to}", data=data)
+    log.info("job transition job_id=%s from=%s to=%s", job_id, before, job.status, extra={"job_id": job_id})
+    return job
+
+
+def job_archive(*, job_id: str, message: str = "Deleted by its owner.") -> Job:
+    """Take a job out of the UWS job list (its owner deleted it); a running job is aborted first.
+
+    The record, its events and its products stay: the job is still the one that
+    answers an identical request (the job id is the hash of the request).
+    """
+    with transaction.atomic():
+        job = _get(job_id)
+        if not job.is_terminal:
+            job = job_move(job_id=job_id, to=Status.ABORTED, message=message)
+        if job.archived_at is None:
+            Job.objects.filter(pk=job.pk, archived_at__isnull=True).update(archived_at=timezone.now())
+            job.refresh_from_db()
+            _record_event(job, kind=JobEvent.Kind.ARCHIVE, message="job archived")
+    return job
+
+
+def job_unarchive(*, job_id: str) -> Job:
+    """Bring an archived job back: someone asked for it again."""
+    with transaction.atomic():
+        job = _get(job_id)
+        if job.archived_at is not None:
+            Job.objects.filter(pk=job.pk).update(archived_at=None)
+            job.refresh_from_db()
+            _record_event(job, kind=JobEvent.Kind.ARCHIVE, message="job asked for again: no longer archived")
     return job
 
 
@@ -108,7 +151,10 @@ def job_report_progress(
 def job_record_notification(*, job_id: str, message: str, data: dict | None = None) -> JobEvent:
     """Keep a notification outcome in the job's history; never changes its status."""
     with transaction.atomic():
-        return _record_event(_get(job_id), kind=JobEvent.Kind.NOTIFICATION, message=message, data=data)
+        job = _get(job_id)
+        # The answer of a finished job is cached by updated_at: an outcome must show.
+        Job.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+        return _record_event(job, kind=JobEvent.Kind.NOTIFICATION, message=message, data=data)
 
 
 def _get(job_id: str) -> Job:

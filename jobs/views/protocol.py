@@ -67,9 +67,11 @@ def run_analysis(request: HttpRequest) -> HttpResponse:
         # Identical public requests share a job, so its id (not the session) is what opens it.
         job = job_get_for_user(job_id=data["job_id"], caller=caller)
         return JsonResponse(job_answer(job, session_id=session_id))
-    job, _, comment = job_submit_request(data=data, caller=caller, session_id=session_id)
+    job, created, comment = job_submit_request(data=data, caller=caller, session_id=session_id)
     job = _wait_briefly(job)
-    return JsonResponse(job_answer(job, session_id=session_id, comment=comment))
+    # A job created a moment ago has no reports yet: no need to ask the database.
+    events = [] if created and not job.is_terminal else None
+    return JsonResponse(job_answer(job, session_id=session_id, comment=comment, events=events))
 
 
 def _wait_briefly(job: Job) -> Job:

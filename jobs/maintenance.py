@@ -1,0 +1,162 @@
+"""Operating the job registry: purging old jobs, aborting on someone's behalf, checking backends.
+
+A purge removes rows (with their events and every row that hangs off them) and
+the product files together, in batches, and reports what it removed. It never
+touches a job that is still running: the stale-job sweep ends those first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from dispatcher_site.auth import Caller
+from instruments.base import AdapterError
+from instruments.registry import InstrumentHandle, instruments_enabled
+from jobs.exceptions import JobForbidden
+from jobs.execution import job_abort
+from jobs.models import Job, JobEvent
+from jobs.products import products_dir, products_remove
+from jobs.selectors import job_get_for_user
+from jobs.states import TERMINAL
+
+log = logging.getLogger(__name__)
+
+PURGEABLE = tuple(sorted(TERMINAL))
+BATCH_SIZE = 200
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PurgeReport:
+    """What a purge removed (or, in a dry run, would remove)."""
+
+    dry_run: bool = False
+    job_ids: list[str] = field(default_factory=list)
+    events: int = 0
+    product_dirs: int = 0
+    product_bytes: int = 0
+
+    @property
+    def jobs(self) -> int:
+        return len(self.job_ids)
+
+    def summary(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return (
+            f"{verb} {self.jobs} job(s), {self.events} event(s), "
+            f"{self.product_dirs} product folder(s) ({self.product_bytes} bytes)"
+        )
+
+
+def jobs_purge(
+    *,
+    older_than_days: float,
+    status: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> PurgeReport:
+    """Remove finished jobs created more than ``older_than_days`` ago, rows and files together.
+
+    ``status`` narrows it to one finished status (done, failed or aborted).
+    """
+    if status is not None and status not in PURGEABLE:
+        raise ValueError(f"status must be one of {', '.join(PURGEABLE)}, not {status!r}")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    # Served by the index job_status_created (status, -created_at).
+    old = Job.objects.filter(created_at__lt=cutoff, status__in=[status] if status else PURGEABLE)
+    job_ids = list(old.order_by("created_at").values_list("job_id", flat=True))
+    return jobs_remove(job_ids=job_ids, dry_run=dry_run, progress=progress)
+
+
+def jobs_remove(*, job_ids: Iterable[str], dry_run: bool = False, progress: Progress | None = None) -> PurgeReport:
+    """Remove these jobs (rows, events, deliveries) and their product files, in batches."""
+    job_ids = list(job_ids)
+    report = PurgeReport(dry_run=dry_run)
+    for start in range(0, len(job_ids), BATCH_SIZE):
+        batch = job_ids[start : start + BATCH_SIZE]
+        _remove_batch(batch, report, dry_run=dry_run)
+        if progress is not None:
+            progress(min(start + BATCH_SIZE, len(job_ids)), len(job_ids))
+    if job_ids and not dry_run:
+        log.info("purge: %s", report.summary())
+    return report
+
+
+def job_abort_for_user(*, job_id: str, caller: Caller) -> Job:
+    """Abort a job on its owner's (or a job manager's) request.
+
+    Public jobs are shared by everyone who asked the same thing, so no single
+    public caller may abort one.
+    """
+    job = job_get_for_user(job_id=job_id, caller=caller)
+    if not caller.is_job_manager and (job.is_public or caller.sub != job.owner):
+        raise JobForbidden()
+    return job_abort(job_id=job_id, message=f"Aborted on request of {caller.sub or 'a public caller'}.")
+
+
+def _remove_batch(batch: list[str], report: PurgeReport, *, dry_run: bool) -> None:
+    with transaction.atomic():
+        jobs = Job.objects.select_for_update().filter(job_id__in=batch, status__in=PURGEABLE)
+        found = list(jobs.values_list("job_id", flat=True))
+        report.events += JobEvent.objects.filter(job__job_id__in=found).count()
+        if not dry_run:
+            Job.objects.filter(job_id__in=found).delete()
+    report.job_ids += found
+    for job_id in found:
+        # Files go after the rows are gone: a reader never finds a job without its files.
+        size = _folder_size(job_id)
+        if size is None:
+            continue
+        report.product_dirs += 1
+        report.product_bytes += size
+        if not dry_run:
+            products_remove(job_id)
+
+
+def _folder_size(job_id: str) -> int | None:
+    folder = products_dir(job_id)
+    if not folder.is_dir():
+        return None
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+@dataclass(frozen=True)
+class BackendCheck:
+    instrument: str
+    kind: str
+    ok: bool
+    text: str
+    seconds: float
+
+
+def backends_check(*, names: Iterable[str] | None = None, progress: Progress | None = None) -> list[BackendCheck]:
+    """Reach the backend of each enabled instrument (or of ``names``) through its adapter's check()."""
+    handles = instruments_enabled()
+    if names is not None:
+        wanted = set(names)
+        handles = [handle for handle in handles if handle.name in wanted]
+    results = []
+    for done, handle in enumerate(handles, start=1):
+        results.append(backend_check(handle))
+        if progress is not None:
+            progress(done, len(handles))
+    return results
+
+
+def backend_check(handle: InstrumentHandle) -> BackendCheck:
+    started = time.monotonic()
+    try:
+        ok, text = True, handle.adapter.check() or "ok"
+    except AdapterError as error:
+        ok, text = False, error.message
+    except Exception as error:  # an adapter bug is a down backend too, and must not end the sweep
+        log.exception("check of instrument %s crashed", handle.name)
+        ok, text = False, f"the adapter's check failed: {type(error).__name__}: {error}"
+    return BackendCheck(handle.name, handle.kind, ok, text, time.monotonic() - started)

@@ -1,0 +1,283 @@
+"""The UWS 1.1 resources under /uws/jobs (see README, section "IVOA UWS").
+
+Each view authenticates the caller (token parameter or Bearer header), reads the
+job through the one permission gate ``job_get_for_user`` (403 for someone else's
+job), calls one service, and answers with UWS XML, plain text, or a 303 to the
+resource the standard names. Errors are plain-text answers with their status.
+
+UWS parameter names (PHASE, WAIT, RUNID, ACTION, ...) are case-insensitive, as
+the standard says; instrument parameter names keep their case (RA, T1, src_name).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dispatcher_site.auth import AuthError, Caller, caller_from_request
+from instruments.exceptions import InstrumentError, ParameterError
+from jobs.exceptions import InvalidRequest, JobError
+from jobs.execution import job_abort
+from jobs.models import Job
+from jobs.products import UnsafeFileName, product_file_path, products_load
+from jobs.selectors import job_get_for_user, jobs_for_user
+from jobs.services import job_archive
+from jobs.states import Status
+from jobs.submission import job_run, job_submit_request
+from jobs.uws import facts, phases
+from jobs.uws.render import (
+    iso_time,
+    job_element,
+    jobs_element,
+    parameters_element,
+    results_element,
+    uws_url,
+    xml_response,
+)
+from jobs.uws.waiting import job_wait, wait_seconds
+
+# Fields of a creation request that steer UWS and are never instrument parameters.
+UWS_CONTROL_FIELDS = frozenset({"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION", "WAIT", "ACTION"})
+ASKED_FIELDS = frozenset({"instrument", "product_type", "query_type"})
+
+
+def uws_errors(view):
+    """Our error values as plain-text answers with their status code."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except AuthError as error:
+            return _text(error.message, status=error.status_code)
+        except (JobError, InstrumentError) as error:
+            return _text(str(error), status=error.status_code)
+        except ParameterError as error:
+            return _text(str(error), status=400)
+
+    return wrapper
+
+
+# --- the job list ---------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@uws_errors
+def job_list(request: HttpRequest) -> HttpResponse:
+    caller = caller_from_request(request)
+    if request.method == "POST":
+        return _create(request, caller)
+    jobs = _filtered(jobs_for_user(caller=caller, only_own=True), request)
+    return xml_response(jobs_element(jobs))
+
+
+def _create(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """POST /uws/jobs: instrument, product_type, query_type and the instrument parameters."""
+    data = {}
+    for key in request.POST:
+        if key.upper() not in UWS_CONTROL_FIELDS:
+            # Our own fields are UWS parameters too: their names are case-insensitive.
+            data[key.lower() if key.lower() in ASKED_FIELDS else key] = request.POST.get(key)
+    phase = (_param(request, "PHASE") or "").upper()
+    if phase not in ("", "RUN"):
+        raise InvalidRequest(f"A new job accepts PHASE=RUN only, not {phase!r}.")
+    job, _, _ = job_submit_request(
+        data=data, caller=caller, pending=phase != "RUN", run_id=(_param(request, "RUNID") or "")[:100]
+    )
+    return _see_other(uws_url("uws_job", job.job_id))
+
+
+def _filtered(jobs, request: HttpRequest):
+    """PHASE (repeatable, any of), AFTER (created after), LAST (the n newest); archived jobs only if asked."""
+    wanted = [value.upper() for value in _params(request, "PHASE")]
+    unknown = sorted(set(wanted) - phases.ALL_PHASES)
+    if unknown:
+        raise InvalidRequest(f"Unknown PHASE {', '.join(unknown)}; phases are {', '.join(sorted(phases.ALL_PHASES))}.")
+    jobs = jobs.filter(phases.phases_filter(wanted)) if wanted else jobs.filter(archived_at__isnull=True)
+    after = _param(request, "AFTER")
+    if after:
+        jobs = jobs.filter(created_at__gt=_parse_time("AFTER", after))
+    last = _param(request, "LAST")
+    if last:
+        if not last.isdigit():
+            raise InvalidRequest(f"LAST must be a non-negative integer, not {last!r}.")
+        # Newest first, which jobs_for_user already orders (index job_owner_created).
+        jobs = jobs[: int(last)]
+    return jobs
+
+
+# --- one job ------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+@uws_errors
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job(request, job_id)
+    if request.method == "GET":
+        wanted_phase = _param(request, "PHASE")
+        job = job_wait(
+            job=job, wait_s=wait_seconds(_param(request, "WAIT")), phase=wanted_phase.upper() if wanted_phase else None
+        )
+        return xml_response(job_element(job))
+    if request.method == "POST" and (_param(request, "ACTION") or "").upper() != "DELETE":
+        raise InvalidRequest("POST to a job takes ACTION=DELETE; its phase is changed at .../phase.")
+    job_archive(job_id=job.job_id)
+    return _see_other(uws_url("uws_jobs"))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@uws_errors
+def job_phase(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job(request, job_id)
+    if request.method == "GET":
+        return _text(phases.job_phase(job))
+    asked = (_param(request, "PHASE") or "").upper()
+    if asked == "RUN":
+        job_run(job_id=job.job_id)
+    elif asked == "ABORT":
+        if job.status != Status.ABORTED:
+            job_abort(job_id=job.job_id)
+    else:
+        raise InvalidRequest(f"PHASE must be RUN or ABORT, not {asked!r}.")
+    return _see_other(uws_url("uws_job", job.job_id))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@uws_errors
+def job_execution_duration(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The instrument's time limit. A client's value is checked, then the server's is kept (see facts)."""
+    job = _job(request, job_id)
+    if request.method == "GET":
+        return _text(str(facts.execution_duration_s(job)))
+    asked = _param(request, "EXECUTIONDURATION") or ""
+    if not asked.isdigit():
+        raise InvalidRequest(f"EXECUTIONDURATION must be a non-negative integer of seconds, not {asked!r}.")
+    return _see_other(uws_url("uws_job", job.job_id))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@uws_errors
+def job_destruction(request: HttpRequest, job_id: str) -> HttpResponse:
+    """When the retention policy removes the job. A client's time is checked, then the policy's is kept."""
+    job = _job(request, job_id)
+    if request.method == "GET":
+        return _text(iso_time(facts.destruction_time(job)))
+    _parse_time("DESTRUCTION", _param(request, "DESTRUCTION") or "")
+    return _see_other(uws_url("uws_job", job.job_id))
+
+
+@require_GET
+@uws_errors
+def job_error(request: HttpRequest, job_id: str) -> HttpResponse:
+    message = facts.error_message(_job(request, job_id))
+    if message is None:
+        return _text("This job has no error.", status=404)
+    return _text(message)
+
+
+@require_GET
+@uws_errors
+def job_quote(request: HttpRequest, job_id: str) -> HttpResponse:
+    _job(request, job_id)
+    # No estimate of when a backend finishes: an empty quote means "not known".
+    return _text("")
+
+
+@require_GET
+@uws_errors
+def job_owner(request: HttpRequest, job_id: str) -> HttpResponse:
+    return _text(_job(request, job_id).owner)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@uws_errors
+def job_parameters(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job(request, job_id)
+    if request.method == "POST":
+        # The job id is the hash of its parameters: changing them would make another job.
+        return _text("A job's parameters are its identity and cannot change; create a new job instead.", status=409)
+    return xml_response(parameters_element(job))
+
+
+@require_GET
+@uws_errors
+def job_results(request: HttpRequest, job_id: str) -> HttpResponse:
+    return xml_response(results_element(_job(request, job_id)))
+
+
+@require_GET
+@uws_errors
+def job_result(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The main result: the product listing of a done job, as JSON."""
+    job = _job(request, job_id)
+    if job.status != Status.DONE:
+        return _text(f"Job {job.job_id} is {phases.job_phase(job)}: it has no result.", status=404)
+    listing = products_load(job.job_id)
+    return JsonResponse({"job_id": job.job_id, "comment": listing["comment"], "products": listing["lists"]})
+
+
+@require_GET
+@uws_errors
+def job_result_file(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
+    job = _job(request, job_id)
+    if job.status != Status.DONE:
+        return _text(f"Job {job.job_id} is {phases.job_phase(job)}: it has no result.", status=404)
+    try:
+        path = product_file_path(job.job_id, name)
+    except UnsafeFileName:
+        return _text(f"Job {job.job_id} has no result file {name!r}.", status=404)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _job(request: HttpRequest, job_id: str) -> Job:
+    return job_get_for_user(job_id=job_id, caller=caller_from_request(request))
+
+
+def _params(request: HttpRequest, name: str) -> list[str]:
+    """Every value of a UWS parameter, from the query and a form body, whatever the case of its name."""
+    values = []
+    sources = (request.GET, request.POST) if request.method == "POST" else (request.GET,)
+    for source in sources:
+        for key in source:
+            if key.upper() == name:
+                values.extend(source.getlist(key))
+    return values
+
+
+def _param(request: HttpRequest, name: str) -> str | None:
+    values = _params(request, name)
+    return values[-1] if values else None
+
+
+def _parse_time(name: str, raw: str):
+    try:
+        value = parse_datetime(raw.strip())
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidRequest(f"{name} must be an ISO 8601 time such as 2024-01-31T12:00:00Z, not {raw!r}.")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+def _text(text: str, *, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, content_type="text/plain; charset=utf-8", status=status)

@@ -1,0 +1,64 @@
+"""The words of every notification, rendered from templates/notifications/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+
+from jobs.api_code import api_code_for
+from jobs.models import Job
+from notifications.links import dispatcher_url, job_link
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+
+
+def message_for_email(job: Job, *, event: str) -> Message:
+    context = _context(job, event=event)
+    return Message(
+        subject=_one_line(render_to_string("notifications/subject.txt", context)),
+        text=render_to_string("notifications/email.txt", context),
+        html=render_to_string("notifications/email.html", context),
+    )
+
+
+def message_for_matrix(job: Job, *, event: str) -> Message:
+    context = _context(job, event=event)
+    return Message(
+        subject=_one_line(render_to_string("notifications/subject.txt", context)),
+        text=render_to_string("notifications/matrix.txt", context).strip(),
+        html=render_to_string("notifications/matrix.html", context).strip(),
+    )
+
+
+def message_for_status(job: Job | None, *, asked: str) -> Message:
+    """The bot's answer to ``!status <asked>``; ``job`` None when it may not tell."""
+    context = {"asked": asked, **(_context(job, event=job.status) if job else {"job": None})}
+    return Message(
+        subject="",
+        text=render_to_string("notifications/status_reply.txt", context).strip(),
+        html=render_to_string("notifications/status_reply.html", context).strip(),
+    )
+
+
+def _context(job: Job, *, event: str) -> dict[str, object]:
+    return {
+        "job": job,
+        "event": event,
+        "name": job.claims.get("name", ""),
+        "short_id": job.job_id[:8],
+        "requested_at": job.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "duration_s": job.duration_s,
+        "link": job_link(job),
+        "api_code": api_code_for(job, url=dispatcher_url()),
+    }
+
+
+def _one_line(text: str) -> str:
+    # A header must not carry a newline (Django refuses it as header injection).
+    return " ".join(text.split())

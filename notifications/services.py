@@ -1,0 +1,324 @@
+"""Every write of the notifications app: planning, sending and resending deliveries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from jobs.models import Job, JobEvent
+from jobs.services import job_record_notification
+from notifications import policy
+from notifications.messages import Message, message_for_email, message_for_matrix
+from notifications.models import BotState, Channel, Delivery, MatrixRoom, NotificationSettings, Outcome
+from notifications.transports import TransportError, transport_for
+
+logger = logging.getLogger(__name__)
+
+NOTIFIED_EVENTS = frozenset({policy.SUBMITTED, policy.DONE, policy.FAILED})
+
+# The words the protocol shows in exit_status.email_status / matrix_message_status.
+_STATUS_TEXT = {
+    (Channel.EMAIL, Outcome.SENT): "email sent",
+    (Channel.EMAIL, Outcome.FAILED): "sending email failed",
+    (Channel.MATRIX, Outcome.SENT): "matrix message sent",
+    (Channel.MATRIX, Outcome.FAILED): "sending message via matrix failed",
+}
+_NOT_SENT = {Channel.EMAIL: "email not sent", Channel.MATRIX: "matrix message not sent"}
+# A task must end well inside the broker's retry window, however many attempts are allowed.
+_MAX_PAUSE_S = 30.0
+
+
+def notifications_enqueue_for_event(*, event: JobEvent) -> None:
+    """Plan this job event's deliveries in a task, once the event's transaction commits."""
+    if event.kind != JobEvent.Kind.STATUS or event.status not in NOTIFIED_EVENTS:
+        return
+    if not _may_notify(event.job):
+        # Decided here, not in a task: most jobs of a busy site are public, and a
+        # task per event would double the queue's work for nothing.
+        return
+    event_id = event.pk
+    transaction.on_commit(lambda: async_task("notifications.tasks.plan_event", event_id, group="notifications"))
+
+
+def _may_notify(job: Job) -> bool:
+    """Could any delivery come of this job's events? Public jobs are never notified."""
+    site = site_rules()
+    return bool(job.owner) and (site.email_enabled or site.matrix_enabled)
+
+
+def notifications_plan(*, event_id: int) -> list[int]:
+    """Create the deliveries a job event calls for; returns the ids of those to send.
+
+    Idempotent: an event planned before (a task delivered twice) plans nothing.
+    """
+    event = JobEvent.objects.select_related("job").filter(pk=event_id).first()
+    if event is None or event.kind != JobEvent.Kind.STATUS or event.status not in NOTIFIED_EVENTS:
+        return []
+    if Delivery.objects.filter(source_event_id=event_id).exists():
+        return []
+    job = event.job
+    plans = policy.plan_deliveries(
+        event=event.status,
+        owner=job.owner,
+        duration_s=job.duration_s,
+        claims=job.claims,
+        saved=saved_options(owner=job.owner),
+        site=site_rules(),
+        history=job_history(job=job),
+        now=timezone.now(),
+    )
+    deliveries = [d for d in (_delivery_create(job=job, event_id=event_id, plan=plan) for plan in plans) if d]
+    for delivery in deliveries:
+        if delivery.outcome == Outcome.PENDING:
+            _enqueue_send(delivery.pk)
+        else:
+            _record_outcome(delivery)
+    return [d.pk for d in deliveries if d.outcome == Outcome.PENDING]
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Send a pending delivery, with bounded retries; returns its outcome.
+
+    Idempotent: a delivery already sent, failed or being sent by another worker is left alone.
+    """
+    if not _claim(delivery_id):
+        return Delivery.objects.filter(pk=delivery_id).values_list("outcome", flat=True).first() or ""
+    delivery = Delivery.objects.select_related("job").get(pk=delivery_id)
+    message = _message(delivery)
+    transport = transport_for(delivery.channel)
+    # Half the task timeout: the task must end before django-q2 hands it to another worker.
+    deadline = time.monotonic() + settings.TASK_TIMEOUT_S / 2
+    for attempt in range(1, settings.NOTIFY_MAX_ATTEMPTS + 1):
+        error = _attempt(delivery, transport, message)
+        if error is None:
+            return _finish(delivery, outcome=Outcome.SENT)
+        pause = min(settings.NOTIFY_RETRY_DELAY_S * 2 ** (attempt - 1), _MAX_PAUSE_S)
+        if error.permanent or attempt == settings.NOTIFY_MAX_ATTEMPTS or time.monotonic() + pause > deadline:
+            return _finish(delivery, outcome=Outcome.FAILED, error=error)
+        # Short pauses inside the task: notices are only useful while fresh, and a
+        # longer outage is better ended by a resend than by a late message.
+        time.sleep(pause)
+    return delivery.outcome
+
+
+def delivery_resend(*, delivery_id: int) -> Delivery:
+    """Try a delivery again: the same row if it never arrived, a new copy if it did.
+
+    Reusing the row keeps its Matrix transaction id, so if the lost attempt did
+    reach the room, the homeserver drops the repeat instead of posting twice.
+    """
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.outcome in (Outcome.FAILED, Outcome.PENDING):
+            delivery.outcome, delivery.error, delivery.claimed_at = Outcome.PENDING, "", None
+            delivery.save(update_fields=["outcome", "error", "claimed_at", "updated_at"])
+        else:
+            delivery = Delivery.objects.create(
+                job=delivery.job,
+                event=delivery.event,
+                channel=delivery.channel,
+                recipient=delivery.recipient,
+                bcc=delivery.bcc,
+                role=delivery.role,
+                reason=f"resent from delivery {delivery.pk}",
+            )
+        _enqueue_send(delivery.pk)
+    return delivery
+
+
+def saved_options(*, owner: str) -> dict[str, object]:
+    """The owner's saved channel preferences, under the token's option names."""
+    if not owner:
+        return {}
+    saved = NotificationSettings.objects.filter(user__username=owner).first()
+    return saved.as_options() if saved else {}
+
+
+def site_rules() -> policy.SiteRules:
+    from notifications.matrix import matrix_configured
+
+    return policy.SiteRules(
+        defaults=settings.NOTIFY_DEFAULTS,
+        email_enabled=bool(settings.EMAIL_HOST),
+        matrix_enabled=matrix_configured(),
+        email_bcc=tuple(settings.EMAIL_BCC),
+        matrix_bcc_rooms=tuple(settings.MATRIX_BCC_ROOMS),
+        matrix_incident_rooms=tuple(settings.MATRIX_INCIDENT_ROOMS),
+    )
+
+
+def job_history(*, job: Job) -> policy.History:
+    """What earlier events of this job already caused, as the policy needs it."""
+    last_submitted: dict[tuple[str, str], datetime] = {}
+    done: set[tuple[str, str]] = set()
+    rows = Delivery.objects.filter(job=job).filter(
+        Q(event=policy.SUBMITTED, outcome__in=[Outcome.PENDING, Outcome.SENT]) | Q(once_key__isnull=False)
+    )
+    for channel, recipient, event, created_at in rows.values_list("channel", "recipient", "event", "created_at"):
+        key = (channel, recipient)
+        if event == policy.SUBMITTED:
+            last_submitted[key] = max(created_at, last_submitted.get(key, created_at))
+        else:
+            done.add(key)
+    return policy.History(last_submitted_at=last_submitted, done_planned=frozenset(done))
+
+
+def room_for_job(*, room_id: str, job_ref: str) -> Job | None:
+    """The job (by id or a prefix of 8+ characters) if it notifies this room, else None."""
+    job_ref = job_ref.strip().lower()
+    if len(job_ref) < 8:
+        return None
+    candidates = list(Job.objects.filter(job_id__startswith=job_ref)[:2])
+    if len(candidates) != 1:
+        return None
+    job = candidates[0]
+    notifies = (
+        job.claims.get("mxroomid") == room_id
+        or job.deliveries.filter(channel=Channel.MATRIX, recipient=room_id).exists()
+    )
+    return job if notifies else None
+
+
+def _delivery_create(*, job: Job, event_id: int, plan: policy.Planned) -> Delivery | None:
+    fields = {
+        "job": job,
+        "source_event_id": event_id,
+        "event": plan.event,
+        "channel": plan.channel,
+        "recipient": plan.recipient,
+        "bcc": list(plan.bcc),
+        "role": plan.role,
+        "outcome": plan.outcome,
+        "reason": plan.reason,
+    }
+    if plan.event == policy.DONE and plan.outcome == Outcome.PENDING:
+        fields["once_key"] = f"{job.pk}:done:{plan.channel}:{plan.recipient}"
+    try:
+        with transaction.atomic():
+            return Delivery.objects.create(**fields)
+    except IntegrityError:
+        if Delivery.objects.filter(source_event_id=event_id, channel=plan.channel, recipient=plan.recipient).exists():
+            return None  # this event was planned by a twin task
+        # Another worker planned "done" for this recipient first.
+        fields.update(once_key=None, outcome=Outcome.REFUSED, reason="done was already notified for this job")
+        return Delivery.objects.create(**fields)
+
+
+def _claim(delivery_id: int) -> bool:
+    """Take a pending delivery for this worker with one conditional UPDATE."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.TASK_TIMEOUT_S)
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    return bool(Delivery.objects.filter(free, pk=delivery_id, outcome=Outcome.PENDING).update(claimed_at=now))
+
+
+def _message(delivery: Delivery) -> Message:
+    if delivery.channel == Channel.EMAIL:
+        return message_for_email(delivery.job, event=delivery.event)
+    return message_for_matrix(delivery.job, event=delivery.event)
+
+
+def _attempt(delivery: Delivery, transport, message: Message) -> TransportError | None:
+    started = time.monotonic()
+    try:
+        transport.send(delivery, message)
+        error = None
+    except TransportError as exc:
+        error = exc
+        logger.warning("delivery %s (%s to %s) failed: %s", delivery.pk, delivery.channel, delivery.recipient, exc)
+    delivery.attempts += 1
+    delivery.duration_s = time.monotonic() - started
+    delivery.error = str(error) if error else ""
+    delivery.save(update_fields=["attempts", "duration_s", "error", "updated_at"])
+    return error
+
+
+def _finish(delivery: Delivery, *, outcome: str, error: TransportError | None = None) -> str:
+    delivery.outcome = outcome
+    delivery.claimed_at = None
+    delivery.save(update_fields=["outcome", "claimed_at", "updated_at"])
+    if delivery.channel == Channel.MATRIX:
+        _room_note(delivery.recipient, error=error)
+    _record_outcome(delivery)
+    return outcome
+
+
+def _room_note(room_id: str, *, error: TransportError | None) -> None:
+    """What a send taught about the room, for the admin's room list."""
+    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
+    now = timezone.now()
+    if error is None:
+        if room.state != MatrixRoom.State.JOINED:
+            room.joined_at = room.joined_at or now
+        room.state, room.last_message_at = MatrixRoom.State.JOINED, now
+    else:
+        room.state = error.room_state or room.state
+        room.last_error, room.last_error_at = str(error), now
+    room.save()
+
+
+def _record_outcome(delivery: Delivery) -> None:
+    """Keep the owner's outcome in the job's history; site copies stay on the delivery."""
+    if delivery.role != policy.OWNER:
+        return
+    text = status_text(channel=delivery.channel, outcome=delivery.outcome, reason=delivery.reason)
+    job_record_notification(
+        job_id=delivery.job.job_id,
+        message=f"{text} ({delivery.event})",
+        data={
+            "channel": delivery.channel,
+            "event": delivery.event,
+            "outcome": delivery.outcome,
+            "status_text": text,
+            "delivery_id": delivery.pk,
+        },
+    )
+
+
+def status_text(*, channel: str, outcome: str, reason: str = "") -> str:
+    """The protocol's words for an outcome, e.g. "email sent"."""
+    known = _STATUS_TEXT.get((channel, outcome))
+    if known:
+        return known
+    return f"{_NOT_SENT[channel]}: {reason}" if reason else _NOT_SENT[channel]
+
+
+def _enqueue_send(delivery_id: int) -> None:
+    transaction.on_commit(lambda: async_task("notifications.tasks.send_delivery", delivery_id, group="notifications"))
+
+
+def room_record_invite(*, room_id: str, invited_by: str) -> MatrixRoom:
+    """The bot was invited to a room (a re-invite after leaving counts anew)."""
+    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
+    room.state, room.invited_by, room.invited_at = MatrixRoom.State.INVITED, invited_by, timezone.now()
+    room.save()
+    return room
+
+
+def room_record_state(*, room_id: str, state: str, error: str = "") -> MatrixRoom:
+    """A room's new state as the bot saw it; an encrypted room stays marked encrypted."""
+    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
+    if room.state == MatrixRoom.State.ENCRYPTED and state == MatrixRoom.State.JOINED:
+        return room
+    if state == MatrixRoom.State.JOINED and room.state != MatrixRoom.State.JOINED:
+        room.joined_at = timezone.now()
+    room.state = state
+    if error:
+        room.last_error, room.last_error_at = error, timezone.now()
+    room.save()
+    return room
+
+
+def bot_state_get(*, key: str) -> str:
+    return BotState.objects.filter(key=key).values_list("value", flat=True).first() or ""
+
+
+def bot_state_set(*, key: str, value: str) -> None:
+    BotState.objects.update_or_create(key=key, defaults={"value": value})

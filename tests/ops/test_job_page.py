@@ -1,0 +1,95 @@
+"""The job page's gate: a signed link opens it for its holder; forged, foreign or expired links get 403."""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+import pytest
+
+from jobs.links import LINK_PARAM, job_link_sign, job_page_path, job_page_url
+from jobs.states import Status
+from notifications.links import job_link
+from notifications.messages import message_for_email
+
+pytestmark = pytest.mark.django_db
+
+
+def signed(job_id: str, *, age_s: float = 0) -> str:
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - age_s):
+        return job_link_sign(job_id)
+
+
+def test_the_owner_opens_the_page_from_the_signed_link_without_logging_in(client, make_job):
+    job = make_job()
+    page = client.get(job_page_path(job.job_id), {LINK_PARAM: signed(job.job_id)})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-status="done"' in html
+    assert "disp.get_product(" in html
+    assert 'id="copy-api-code"' in html
+    assert f'data-state-url="/jobs/{job.job_id}/state.json?{LINK_PARAM}=' in html
+    assert page["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        lambda job, other: signed(job.job_id)[:-2] + "xx",  # altered signature
+        lambda job, other: signed(other.job_id),  # a link of another job
+        lambda job, other: "1:forged",
+        lambda job, other: signed(job.job_id, age_s=3600),  # older than the max age below
+    ],
+    ids=["altered", "other-job", "forged", "expired"],
+)
+def test_a_bad_link_is_refused_everywhere(client, make_job, settings, link):
+    settings.JOB_LINK_MAX_AGE_S = 600
+    job, other = make_job(), make_job()
+    value = link(job, other)
+    page = client.get(job_page_path(job.job_id), {LINK_PARAM: value})
+    assert page.status_code == 403
+    assert "cannot be shown" in page.content.decode()
+    assert client.get(f"/jobs/{job.job_id}/state.json", {LINK_PARAM: value}).status_code == 403
+    download = client.get(f"/jobs/{job.job_id}/download", {LINK_PARAM: value, "file_list": "result.txt"})
+    assert download.status_code == 403
+
+
+def test_a_young_enough_link_still_opens(client, make_job, settings):
+    settings.JOB_LINK_MAX_AGE_S = 600
+    job = make_job()
+    assert client.get(job_page_path(job.job_id), {LINK_PARAM: signed(job.job_id, age_s=500)}).status_code == 200
+
+
+def test_without_a_link_only_the_gate_decides(client, make_job, alice, charlie):
+    job = make_job()
+    assert client.get(job_page_path(job.job_id)).status_code == 403
+    assert client.get(job_page_path(job.job_id), HTTP_AUTHORIZATION=f"Bearer {charlie}").status_code == 403
+    assert client.get(job_page_path(job.job_id), HTTP_AUTHORIZATION=f"Bearer {alice}").status_code == 200
+    assert client.get(job_page_path("0" * 64), HTTP_AUTHORIZATION=f"Bearer {alice}").status_code == 404
+
+
+def test_the_state_follows_the_job_and_files_download_with_the_link(client, make_job):
+    job = make_job(status=Status.PROGRESS)
+    link = signed(job.job_id)
+    state = client.get(f"/jobs/{job.job_id}/state.json", {LINK_PARAM: link}).json()
+    assert (state["status"], state["is_terminal"], state["products"]["files"]) == ("progress", False, [])
+    assert [e["status"] for e in state["events"]] == ["submitted", "progress"]
+
+    done = make_job()
+    state = client.get(f"/jobs/{done.job_id}/state.json", {LINK_PARAM: signed(done.job_id)}).json()
+    assert state["is_terminal"] is True
+    (file,) = state["products"]["files"]
+    download = client.get(file["url"])
+    assert download.status_code == 200
+    assert download["Content-Disposition"].endswith('result.txt.gz"')
+
+
+def test_mails_and_matrix_messages_carry_the_signed_link(client, make_job, settings):
+    settings.PUBLIC_URL = "https://oda.example.org"
+    job = make_job()
+    link = job_link(job)
+    assert link == job_page_url(job.job_id)
+    assert link.startswith(f"https://oda.example.org/jobs/{job.job_id}/?{LINK_PARAM}=")
+    assert link in message_for_email(job, event="done").text
+    path = link.removeprefix("https://oda.example.org")
+    assert client.get(path).status_code == 200

@@ -1,0 +1,153 @@
+"""The job page in a real headless Chromium against the live service.
+
+It must show a running job, then turn done by itself (no reload) when the job
+finishes, with its product download; a forged or expired link is refused (403).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import requests
+
+from instruments.base import Products
+from jobs.execution import job_finish
+from jobs.links import LINK_PARAM, job_link_sign, job_page_path
+from jobs.products import products_remove
+from jobs.services import job_get_or_create, job_move, job_report_progress
+from jobs.states import Status
+from tests.ops.conftest import ALICE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian chromium is not installed (/usr/bin/chromium): run `make browser` "
+        "(apt-get install chromium chromium-driver); `make test` does it first",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _products_apart():
+    """Overrides the conftest's: the live service must find the products where it looks (DATA_DIR)."""
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+@pytest.fixture
+def running_job():
+    job, _ = job_get_or_create(
+        owner=ALICE, instrument="empty", product_type="echo", params={"browser": time.time()}, claims={}
+    )
+    job_move(job_id=job.job_id, to=Status.PROGRESS, message="backend started")
+    job_report_progress(job_id=job.job_id, message="halfway there", data={"progress": 1, "progress_max": 2})
+    yield job
+    products_remove(job.job_id)
+
+
+def wait_for(driver, script: str, expected, timeout_s: float = 15.0):
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value == expected:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{script!r} gave {value!r}, expected {expected!r}")
+
+
+STATUS = "return document.getElementById('job-status').dataset.status"
+TIMELINE = "return Array.from(document.querySelectorAll('#timeline li')).map(li => li.textContent)"
+
+
+def test_a_running_job_turns_done_without_a_reload(live_service, browser, running_job):
+    url = f"{live_service.url}{job_page_path(running_job.job_id)}?{LINK_PARAM}={job_link_sign(running_job.job_id)}"
+    browser.get(url)
+    assert wait_for(browser, STATUS, "progress")
+    assert any("halfway there (1/2)" in item for item in browser.execute_script(TIMELINE))
+    assert "disp.get_product(" in browser.find_element("id", "api-code").text
+    browser.execute_script("window.stillTheSamePage = true")
+
+    job_finish(job_id=running_job.job_id, products=Products(files={"result.txt": b"42\n"}, comment="well done"))
+
+    wait_for(browser, STATUS, "done")
+    assert browser.execute_script("return window.stillTheSamePage") is True  # no reload happened
+    assert any("well done" in item for item in browser.execute_script(TIMELINE))
+    links = browser.find_elements("css selector", "#products a.download")
+    assert [link.text for link in links] == ["result.txt"]
+    download = requests.get(links[0].get_attribute("href"), timeout=10)
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].endswith('result.txt.gz"')
+
+
+def test_the_copy_button_copies_or_selects_the_snippet(live_service, browser, running_job):
+    link = job_link_sign(running_job.job_id)
+    browser.get(f"{live_service.url}{job_page_path(running_job.job_id)}?{LINK_PARAM}={link}")
+    browser.find_element("id", "copy-api-code").click()
+    result = wait_for_text(browser, "copy-result")
+    assert result in ("Copied.", "Selected: press Ctrl+C to copy.")
+
+
+def wait_for_text(driver, element_id: str, timeout_s: float = 5.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = driver.find_element("id", element_id).text
+        if text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"#{element_id} stayed empty")
+
+
+@pytest.mark.parametrize("kind", ["forged", "expired"])
+def test_a_forged_or_expired_link_is_refused(live_service, browser, running_job, kind):
+    if kind == "forged":
+        link = job_link_sign(running_job.job_id)[:-4] + "AAAA"
+    else:
+        # Signed 31 days ago: older than DISPATCHER_JOB_LINK_MAX_AGE_S (30 days by default).
+        with mock.patch("django.core.signing.time.time", return_value=time.time() - 31 * 24 * 3600):
+            link = job_link_sign(running_job.job_id)
+    url = f"{live_service.url}{job_page_path(running_job.job_id)}?{LINK_PARAM}={link}"
+
+    assert requests.get(url, timeout=10).status_code == 403
+    state = requests.get(url.replace("/?", "/state.json?"), timeout=10)
+    assert state.status_code == 403
+    browser.get(url)
+    refused = browser.find_element("id", "refused")
+    assert refused.get_attribute("data-status") == "403"
+    assert "link" in refused.text.lower()
+    assert browser.find_elements("id", "job-status") == []
