@@ -97,9 +97,9 @@ def _database() -> dict:
         # Persistent connections: per-request connects cost ~10 ms on PostgreSQL.
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
         if config["ENGINE"].endswith("sqlite3"):
-            config.update(_sqlite_options())
+            config.update(ENGINE="dispatcher_site.sqlite", **_sqlite_options())
         return config
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "dispatcher.sqlite3", **_sqlite_options()}
+    return {"ENGINE": "dispatcher_site.sqlite", "NAME": DATA_DIR / "dispatcher.sqlite3", **_sqlite_options()}
 
 
 def _sqlite_options() -> dict:

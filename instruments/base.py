@@ -148,6 +148,12 @@ class Adapter:
         """Start or perform the work; may block for a synchronous backend."""
         raise NotImplementedError
 
+    def answers_at_once(self, product_type: str) -> bool:
+        """Whether run() for this product is a pure computation of well under a
+        millisecond (no I/O), which the web request may do itself instead of
+        queueing it. Never true for a backend reached over the network."""
+        return False
+
     def poll(self, request: RunRequest) -> RunOutcome:
         """Ask the backend how the work stands (fallback when call-backs do not come)."""
         return RunOutcome(state="progress", backend_ref=dict(request.backend_ref))

@@ -26,7 +26,7 @@ from jobs.callbacks import callback_url
 from jobs.exceptions import IllegalTransition
 from jobs.models import Job
 from jobs.products import products_store
-from jobs.services import job_get_or_create, job_move, job_report_progress
+from jobs.services import job_get_or_create, job_id_compute, job_move, job_report_progress
 from jobs.states import Status
 
 log = logging.getLogger(__name__)
@@ -48,20 +48,57 @@ def job_submit(
     session_id: str,
     claims: dict[str, Any] | None = None,
 ) -> tuple[Job, bool]:
-    """Create the job (or join the existing one) and, when new, queue its run after commit."""
-    job, created = job_get_or_create(
-        owner=owner,
-        instrument=instrument,
-        product_type=product_type,
-        params=params,
-        query_type=query_type,
-        session_id=session_id,
-        claims=claims,
-    )
+    """Create the job (or join the existing one) and, when new, start it."""
+    asked = {
+        "owner": owner,
+        "instrument": instrument,
+        "product_type": product_type,
+        "params": params,
+        "query_type": query_type,
+        "session_id": session_id,
+        "claims": claims,
+    }
+    handle = _handle_or_none(instrument)
+    if handle is not None and handle.adapter.answers_at_once(product_type):
+        return _job_answered_at_once(handle, asked)
+    job, created = job_get_or_create(**asked)
     if created:
         log.info("job %s submitted: %s/%s by %s", job.job_id, instrument, product_type, owner or "public")
-        transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_run_task", job.job_id))
+        job = job_start(job)
     return job, created
+
+
+def _job_answered_at_once(handle: InstrumentHandle, asked: dict[str, Any]) -> tuple[Job, bool]:
+    """Run a product the adapter answers at once, then create its job already finished.
+
+    No queue and no worker: one transaction, and the caller's first answer is final.
+    The products are kept before the row exists, so no reader ever sees a done job
+    without them (an identical request would overwrite them with the same content).
+    """
+    job_id = job_id_compute(**{k: asked[k] for k in ("owner", "instrument", "product_type", "params", "query_type")})
+    request = RunRequest(
+        job_id=job_id,
+        instrument=asked["instrument"],
+        product_type=asked["product_type"],
+        params=asked["params"],
+        query_type=asked["query_type"],
+        owner=asked["owner"],
+    )
+    try:
+        outcome = handle.adapter.run(request)
+    except AdapterError as error:
+        return job_get_or_create(**asked, finished=(Status.FAILED, error.message))
+    if outcome.state != "done":
+        raise RuntimeError(f"{handle.kind} said it answers {request.product_type} at once, but did not")
+    products = outcome.products or Products()
+    products_store(job_id=job_id, products=products)
+    return job_get_or_create(**asked, finished=(Status.DONE, products.comment or "job done"))
+
+
+def job_start(job: Job) -> Job:
+    """Queue a submitted job's run, after commit (a worker must find the row)."""
+    transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_run_task", job.job_id))
+    return job
 
 
 def job_execute(*, job_id: str) -> None:
@@ -216,6 +253,13 @@ def _after_adapter_error(job: Job, error: AdapterError, attempt: int) -> None:
         scheduling.enqueue_later("jobs.tasks.job_run_task", job.job_id, delay_s=delay)
         return
     job_fail(job_id=job.job_id, message=error.message)
+
+
+def _handle_or_none(instrument: str) -> InstrumentHandle | None:
+    try:
+        return instrument_get(instrument)
+    except InstrumentError:
+        return None  # the run task ends the job with the reason
 
 
 def _handle_or_fail(job: Job) -> InstrumentHandle | None:

@@ -41,6 +41,8 @@ QUERY_TYPES = ("Real", "Dummy")
 
 # Our statuses in the protocol's vocabulary: clients know no "aborted".
 _WIRE_STATUS = {
+    # A UWS job waiting for PHASE=RUN: to the protocol's clients it is simply queued.
+    Status.PENDING: "submitted",
     Status.SUBMITTED: "submitted",
     Status.PROGRESS: "progress",
     Status.DONE: "done",

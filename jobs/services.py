@@ -44,20 +44,28 @@ def job_get_or_create(
     claims: dict[str, Any] | None = None,
     status: Status = Status.SUBMITTED,
     run_id: str = "",
+    finished: tuple[Status, str] | None = None,
 ) -> tuple[Job, bool]:
     """The job for this request, created if new. Safe under concurrent identical calls.
 
     A new job starts in ``status``: submitted, or pending for a UWS job that waits for
-    PHASE=RUN. An existing job is returned as it is, whatever ``status`` says.
+    PHASE=RUN. ``finished`` (a terminal status and its message) creates a job whose
+    whole run already happened in this request: it is recorded as submitted, then
+    finished, in one transaction. An existing job is returned as it is.
     """
     if status not in (Status.SUBMITTED, Status.PENDING):
         raise ValueError(f"a job cannot start as {status}")
+    if finished is not None and finished[0] not in TERMINAL:
+        raise ValueError(f"a job cannot be created finished as {finished[0]}")
     job_id = job_id_compute(
         owner=owner, instrument=instrument, product_type=product_type, params=params, query_type=query_type
     )
-    existing = Job.objects.filter(job_id=job_id).first()
-    if existing is not None:
-        return existing, False
+    fields: dict[str, Any] = {"status": status}
+    if finished is not None:
+        now = timezone.now()
+        fields = {"status": finished[0], "message": finished[1], "started_at": now, "finished_at": now}
+    # Insert first: a new request (the common case) costs no extra read; the unique
+    # job id turns a repeat, or a concurrent twin, into a read of the existing row.
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -69,12 +77,13 @@ def job_get_or_create(
                 query_type=query_type,
                 session_id=session_id,
                 claims=claims or {},
-                status=status,
                 run_id=run_id,
+                **fields,
             )
-            _record_event(job, kind=JobEvent.Kind.STATUS, message=f"job {status}")
+            _record_event(job, kind=JobEvent.Kind.STATUS, message=f"job {status}", status=status)
+            if finished is not None:
+                _record_event(job, kind=JobEvent.Kind.STATUS, message=finished[1] or f"job {finished[0]}")
     except IntegrityError:
-        # Another request created it between our read and our insert.
         return Job.objects.get(job_id=job_id), False
     return job, True
 
@@ -182,9 +191,10 @@ def _record_event(
     message: str = "",
     data: dict | None = None,
     dedup_key: str | None = None,
+    status: str | None = None,
 ) -> JobEvent:
     event = JobEvent.objects.create(
-        job=job, kind=kind, status=job.status, message=message, data=data or {}, dedup_key=dedup_key
+        job=job, kind=kind, status=status or job.status, message=message, data=data or {}, dedup_key=dedup_key
     )
     transaction.on_commit(lambda: job_event_recorded.send(sender=JobEvent, event=event))
     return event

@@ -21,13 +21,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-
 from dispatcher_site.auth import Caller, require_roles
 from instruments.registry import InstrumentHandle, instrument_get
-from jobs import scheduling
 from jobs.exceptions import IllegalTransition, InvalidRequest
-from jobs.execution import job_submit
+from jobs.execution import job_start, job_submit
 from jobs.models import Job
 from jobs.protocol import QUERY_TYPES, instrument_parameters, unused_comment
 from jobs.services import job_get_or_create, job_move, job_unarchive
@@ -102,8 +99,7 @@ def job_run(*, job_id: str) -> Job:
     except IllegalTransition:
         return Job.objects.get(job_id=job_id)
     log.info("job %s started (it was pending)", job_id)
-    transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_run_task", job_id))
-    return job
+    return job_start(job)
 
 
 def instrument_for_caller(caller: Caller, name: Any) -> InstrumentHandle:

@@ -66,13 +66,19 @@ class LiveService:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_healthy()
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()  # never leave a half-started service holding the test database
+            raise
         return self
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        # `serve` stops its children one by one; signalling the whole group at once
+        # leaves django-q2's workers waiting on each other.
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -93,5 +99,4 @@ class LiveService:
             except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 pass
             time.sleep(0.25)
-        self.stop()
         raise RuntimeError(f"the service never became healthy:\n{self.log_tail()}")

@@ -69,8 +69,8 @@ def run_analysis(request: HttpRequest) -> HttpResponse:
         return JsonResponse(job_answer(job, session_id=session_id))
     job, created, comment = job_submit_request(data=data, caller=caller, session_id=session_id)
     job = _wait_briefly(job)
-    # A job created a moment ago has no reports yet: no need to ask the database.
-    events = [] if created and not job.is_terminal else None
+    # A job created by this very request has no reports or notices yet.
+    events = [] if created else None
     return JsonResponse(job_answer(job, session_id=session_id, comment=comment, events=events))
 
 

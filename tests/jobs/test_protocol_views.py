@@ -37,12 +37,29 @@ def test_a_dummy_job_is_done_with_the_full_answer(client, tasks_inline):
 
 
 def test_a_submitted_answer_already_has_products_and_job_monitor(client):
-    # No task runs here: the job stays submitted.
-    answer = run(client, product_type="echo", query_type="Real", src_name="Mrk 421").json()
+    # No task runs here: a product of a backend that takes its time stays submitted.
+    answer = run(client, instrument="empty-async", product_type="dummy", query_type="Dummy", src_name="Mrk 421").json()
     assert answer["query_status"] == "submitted"
     assert answer["products"]["analysis_parameters"]["src_name"] == "Mrk 421"
     assert answer["job_monitor"]["job_id"]
     assert answer["job_monitor"]["full_report_dict_list"] == []
+
+
+def test_an_instant_product_is_done_in_the_first_answer_without_a_worker(client):
+    # No task runs in this test: empty's products are answered within the request.
+    answer = run(client, product_type="echo", query_type="Real", src_name="Mrk 421").json()
+    assert answer["query_status"] == "done"
+    assert '"src_name": "Mrk 421"' in answer["products"]["text_product_list"][0]["value"]
+    job = Job.objects.get(job_id=answer["job_monitor"]["job_id"])
+    statuses = list(job.events.filter(kind=JobEvent.Kind.STATUS).values_list("status", flat=True))
+    assert statuses == ["submitted", "done"]
+    assert job.started_at is not None and job.finished_at is not None
+
+
+def test_an_instant_failure_is_failed_in_the_first_answer(client):
+    answer = run(client, product_type="failing", query_type="Real").json()
+    assert answer["query_status"] == "failed"
+    assert "always fails" in answer["exit_status"]["message"]
 
 
 def test_unknown_arguments_are_named_in_the_comment(client):
