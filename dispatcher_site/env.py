@@ -72,6 +72,15 @@ def env_bool(name: str, default: bool) -> bool:
     raise _bad(name, value, "one of 1/0, true/false, yes/no, on/off")
 
 
+def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.upper() not in choices:
+        raise _bad(name, value, f"one of {', '.join(choices)}")
+    return value.upper()
+
+
 def env_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
     """A comma-separated list; blanks around items are dropped."""
     value = _raw(name)

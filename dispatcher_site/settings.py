@@ -10,6 +10,7 @@ import dj_database_url
 
 from dispatcher_site.env import (
     env_bool,
+    env_choice,
     env_float,
     env_host_port,
     env_int,
@@ -238,6 +239,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
+LOG_LEVEL = env_choice("DISPATCHER_LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -250,6 +252,6 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
     },
-    "root": {"handlers": ["console"], "level": env_str("DISPATCHER_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -16,6 +16,27 @@ if TYPE_CHECKING:
     from instruments.parameters import Parameter
 
 
+# Request fields of the ODA protocol that steer the dispatcher: never an
+# instrument parameter, so no adapter may offer a parameter of these names.
+PROTOCOL_FIELDS = frozenset(
+    {
+        "instrument",
+        "product_type",
+        "query_type",
+        "query_status",
+        "job_id",
+        "session_id",
+        "token",
+        "dry_run",
+        "oda_api_version",
+        "api",
+        "off_line",
+        "async_dispatcher",
+        "verbose",
+    }
+)
+
+
 class AdapterError(Exception):
     """The backend could not give an answer.
 

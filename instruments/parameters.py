@@ -220,6 +220,9 @@ class String(Parameter):
             raise self.error(raw, "must be a text")
         # Surrounding blanks never carry meaning in a source name or a label.
         value = str(raw).strip()
+        if "\x00" in value:
+            # No database stores it in text (PostgreSQL refuses it), and no name needs it.
+            raise self.error(repr(raw), "must not contain NUL characters")
         if self.max_length is not None and len(value) > self.max_length:
             raise self.error(raw, f"must be at most {self.max_length} characters long")
         if self.allowed_values is not None and value not in self.allowed_values:

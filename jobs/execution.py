@@ -26,7 +26,14 @@ from jobs.callbacks import callback_url
 from jobs.exceptions import IllegalTransition
 from jobs.models import Job
 from jobs.products import products_store
-from jobs.services import job_get_or_create, job_id_compute, job_move, job_report_progress
+from jobs.services import (
+    job_get_or_create,
+    job_id_compute,
+    job_move,
+    job_record_repeated_done,
+    job_record_resubmitted,
+    job_report_progress,
+)
 from jobs.states import Status
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,8 @@ def job_submit(
     if created:
         log.info("job %s submitted: %s/%s by %s", job.job_id, instrument, product_type, owner or "public")
         job = job_start(job)
+    elif owner and job.status in (Status.SUBMITTED, Status.PROGRESS):
+        job_record_resubmitted(job_id=job.job_id)
     return job, created
 
 
@@ -140,7 +149,10 @@ def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
     )
     if event is None:
         return False
-    if action in DONE_ACTIONS:
+    if action in DONE_ACTIONS and event.status == Status.DONE:
+        # Done once: the repeat is kept as such, and notifications refuse a second notice.
+        job_record_repeated_done(job_id=job_id)
+    elif action in DONE_ACTIONS:
         transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_complete_task", job_id, report))
     elif action in FAILED_ACTIONS:
         job_fail(job_id=job_id, message=str(report.get("message") or "The backend reported a failure."))

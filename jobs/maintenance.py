@@ -24,11 +24,12 @@ from jobs.execution import job_abort
 from jobs.models import Job, JobEvent
 from jobs.products import products_dir, products_remove
 from jobs.selectors import job_get_for_user
-from jobs.states import TERMINAL
+from jobs.states import TERMINAL, Status
 
 log = logging.getLogger(__name__)
 
-PURGEABLE = tuple(sorted(TERMINAL))
+# Jobs that hold no worker: finished ones, and UWS jobs that were never RUN.
+PURGEABLE = tuple(sorted(TERMINAL | {Status.PENDING}))
 BATCH_SIZE = 200
 Progress = Callable[[int, int], None]
 
@@ -62,9 +63,10 @@ def jobs_purge(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> PurgeReport:
-    """Remove finished jobs created more than ``older_than_days`` ago, rows and files together.
+    """Remove finished (or never started) jobs created more than ``older_than_days`` ago,
+    rows and files together.
 
-    ``status`` narrows it to one finished status (done, failed or aborted).
+    ``status`` narrows it to one of them (done, failed, aborted or pending).
     """
     if status is not None and status not in PURGEABLE:
         raise ValueError(f"status must be one of {', '.join(PURGEABLE)}, not {status!r}")

@@ -14,29 +14,12 @@ from typing import Any
 
 from django.conf import settings
 
+from instruments.base import PROTOCOL_FIELDS
 from jobs.api_code import api_code_for
 from jobs.models import Job, JobEvent
 from jobs.products import products_load
 from jobs.states import Status
 
-# Fields of /run_analysis that steer the protocol and are never instrument parameters.
-PROTOCOL_FIELDS = frozenset(
-    {
-        "instrument",
-        "product_type",
-        "query_type",
-        "query_status",
-        "job_id",
-        "session_id",
-        "token",
-        "dry_run",
-        "oda_api_version",
-        "api",
-        "off_line",
-        "async_dispatcher",
-        "verbose",
-    }
-)
 QUERY_TYPES = ("Real", "Dummy")
 
 # Our statuses in the protocol's vocabulary: clients know no "aborted".

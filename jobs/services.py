@@ -157,6 +157,32 @@ def job_report_progress(
             return None
 
 
+def job_record_resubmitted(*, job_id: str) -> JobEvent:
+    """The owner asked again for a job still running: a status event that changes nothing.
+
+    Notifications may send another "submitted" notice for it (at most once per the
+    owner's interval, intsub / mxintsub).
+    """
+    with transaction.atomic():
+        job = _get(job_id)
+        return _record_event(job, kind=JobEvent.Kind.STATUS, message="submitted again", data={"resubmitted": True})
+
+
+def job_record_repeated_done(*, job_id: str) -> JobEvent:
+    """A backend reported done again for a finished job: a status event that changes nothing.
+
+    Subscribers see a second ``done``; notifications record that its notice was refused.
+    """
+    with transaction.atomic():
+        job = _get(job_id)
+        return _record_event(
+            job,
+            kind=JobEvent.Kind.STATUS,
+            message="done reported again; the job was already done",
+            data={"repeat": True},
+        )
+
+
 def job_record_notification(*, job_id: str, message: str, data: dict | None = None) -> JobEvent:
     """Keep a notification outcome in the job's history; never changes its status."""
     with transaction.atomic():

@@ -37,7 +37,7 @@ _MAX_PAUSE_S = 30.0
 
 def notifications_enqueue_for_event(*, event: JobEvent) -> None:
     """Plan this job event's deliveries in a task, once the event's transaction commits."""
-    if event.kind != JobEvent.Kind.STATUS or event.status not in NOTIFIED_EVENTS:
+    if notice_of(event) is None:
         return
     if not _may_notify(event.job):
         # Decided here, not in a task: most jobs of a busy site are public, and a
@@ -45,6 +45,17 @@ def notifications_enqueue_for_event(*, event: JobEvent) -> None:
         return
     event_id = event.pk
     transaction.on_commit(lambda: async_task("notifications.tasks.plan_event", event_id, group="notifications"))
+
+
+def notice_of(event: JobEvent) -> str | None:
+    """Which notice a job event may call for: submitted, done, failed, or None.
+
+    A resubmission by the owner keeps the job's status but counts as "submitted".
+    """
+    if event.kind != JobEvent.Kind.STATUS:
+        return None
+    notice = policy.SUBMITTED if event.data.get("resubmitted") else event.status
+    return notice if notice in NOTIFIED_EVENTS else None
 
 
 def _may_notify(job: Job) -> bool:
@@ -59,13 +70,13 @@ def notifications_plan(*, event_id: int) -> list[int]:
     Idempotent: an event planned before (a task delivered twice) plans nothing.
     """
     event = JobEvent.objects.select_related("job").filter(pk=event_id).first()
-    if event is None or event.kind != JobEvent.Kind.STATUS or event.status not in NOTIFIED_EVENTS:
+    if event is None or notice_of(event) is None:
         return []
     if Delivery.objects.filter(source_event_id=event_id).exists():
         return []
     job = event.job
     plans = policy.plan_deliveries(
-        event=event.status,
+        event=notice_of(event),
         owner=job.owner,
         duration_s=job.duration_s,
         claims=job.claims,

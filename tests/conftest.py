@@ -2,6 +2,9 @@ import socket
 
 import pytest
 
+ALICE = "alice@example.org"
+CHARLIE = "charlie@example.org"
+
 
 def free_port() -> int:
     """A port below 32768 that nothing listens on now (above it the kernel hands out client ports)."""
@@ -49,3 +52,34 @@ def live_service(django_db_setup, django_db_blocker, tmp_path_factory):
         service = LiveService(free_port(), tmp_path_factory.mktemp("live") / "service.log").start()
     yield service
     service.stop()
+
+
+# The people of every test: alice owns jobs, charlie is the outsider who must see
+# none of them, staff hold the role "job manager".
+@pytest.fixture
+def alice() -> str:
+    from dispatcher_site.tokens import token_issue
+
+    return token_issue(email=ALICE, roles=["general"])
+
+
+@pytest.fixture
+def charlie() -> str:
+    from dispatcher_site.tokens import token_issue
+
+    return token_issue(email=CHARLIE, roles=["general"])
+
+
+@pytest.fixture
+def manager() -> str:
+    from dispatcher_site.tokens import token_issue
+
+    return token_issue(email="staff@example.org", roles=["job manager"])
+
+
+@pytest.fixture
+def tasks_inline(monkeypatch):
+    """django-q2 runs queued tasks at once, in this process (its `sync` mode)."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -27,6 +26,27 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def service_environment(**extra: str) -> dict[str, str]:
+    """The environment of a dispatcher process sharing this test session's database,
+    broker and queue (tests/settings.py names a queue per session, so tasks left by
+    another run are never picked up)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCHER_")}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="dispatcher_site.settings",
+        DISPATCHER_DATA_DIR=str(settings.DATA_DIR),
+        DISPATCHER_SECRET_KEY=settings.SECRET_KEY,
+        DISPATCHER_TOKEN_SECRET=settings.TOKEN_SECRET,
+        DISPATCHER_DATABASE_URL=test_database_url(),
+        DISPATCHER_QUEUE_NAME=settings.Q_CLUSTER["name"],
+        DISPATCHER_QUEUE_SAVE_LIMIT="0",
+        PYTHONUNBUFFERED="1",
+    )
+    if settings.REDIS_URL:
+        environment["DISPATCHER_REDIS_URL"] = settings.REDIS_URL
+    environment.update(extra)
+    return environment
+
+
 class LiveService:
     def __init__(self, port: int, log_path: Path, extra_env: dict[str, str] | None = None):
         self.port = port
@@ -36,23 +56,14 @@ class LiveService:
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict[str, str]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCHER_")}
-        environment.update(
-            DJANGO_SETTINGS_MODULE="dispatcher_site.settings",
-            DISPATCHER_DATA_DIR=str(settings.DATA_DIR),
-            DISPATCHER_SECRET_KEY=settings.SECRET_KEY,
-            DISPATCHER_TOKEN_SECRET=settings.TOKEN_SECRET,
-            DISPATCHER_DATABASE_URL=test_database_url(),
+        return service_environment(
             DISPATCHER_BIND=f"127.0.0.1:{self.port}",
             DISPATCHER_PUBLIC_URL=self.url,
-            # A queue of our own: tasks left by another run are never picked up.
-            DISPATCHER_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}",
-            DISPATCHER_QUEUE_SAVE_LIMIT="0",
+            # Its own queue: the session-long service must not run the tasks that
+            # other tests queue for themselves.
+            DISPATCHER_QUEUE_NAME=f"{settings.Q_CLUSTER['name']}-live",
+            **self.extra_env,
         )
-        if settings.REDIS_URL:
-            environment["DISPATCHER_REDIS_URL"] = settings.REDIS_URL
-        environment.update(self.extra_env)
-        return environment
 
     def start(self) -> LiveService:
         # A forked worker must not inherit our open database connection.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from instruments import parameters
-from instruments.base import ProductSpec
+from instruments.base import PROTOCOL_FIELDS, ProductSpec
 from instruments.parameters import TIME_FORMATS
 
 log = logging.getLogger(__name__)
@@ -29,24 +29,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 # not annotated as that quantity) and the protocol's own request fields. Such a
 # parameter is offered as "<name>_rename", as the previous dispatcher did.
 COMMON_NAMES = ("src_name", "RA", "DEC", "T1", "T2")
-RESERVED_NAMES = frozenset(
-    {
-        *COMMON_NAMES,
-        "instrument",
-        "product_type",
-        "query_type",
-        "query_status",
-        "job_id",
-        "session_id",
-        "token",
-        "api",
-        "off_line",
-        "oda_api_version",
-        "dry_run",
-        "async_dispatcher",
-        "T_format",
-    }
-)
+RESERVED_NAMES = frozenset({*COMMON_NAMES, *PROTOCOL_FIELDS, "T_format"})
 
 PHOTOMETRIC_BANDS = ("b", "g", "H", "i", "J", "K", "L", "M", "N", "Q", "r", "u", "v", "y", "z")
 

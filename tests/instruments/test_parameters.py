@@ -86,6 +86,7 @@ def test_string_strips_and_checks_allowed_values():
     assert refusal(colour, "green") == "Parameter colour wrong value green: must be one of red, blue"
     assert refusal(String("x", max_length=3), "abcd").endswith("must be at most 3 characters long")
     assert refusal(String("x"), ["a"]).endswith("must be a text")
+    assert refusal(String("x"), "Crab\x00").endswith("must not contain NUL characters")
 
 
 def test_enum_accepts_only_its_values():

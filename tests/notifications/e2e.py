@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from jobs.models import Job, JobEvent
 from jobs.services import job_get_or_create, job_move
 from jobs.signals import job_event_recorded
+from tests.live import service_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE_EMAIL = "alice@example.org"
@@ -105,23 +105,14 @@ class DispatcherProcesses:
 
 def dispatcher_environment(**extra: str) -> dict[str, str]:
     """The environment of a dispatcher process sharing this test session's database."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCHER_")}
-    environment.update(
-        DJANGO_SETTINGS_MODULE="dispatcher_site.settings",
-        DISPATCHER_DATA_DIR=str(settings.DATA_DIR),
-        DISPATCHER_SECRET_KEY=settings.SECRET_KEY,
-        DISPATCHER_TOKEN_SECRET=settings.TOKEN_SECRET,
-        DISPATCHER_DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
+    return service_environment(
         DISPATCHER_PUBLIC_URL="http://dispatcher.test",
         DISPATCHER_QUEUE_WORKERS="1",
-        DISPATCHER_QUEUE_SAVE_LIMIT="0",
         DISPATCHER_NOTIFY_MAX_ATTEMPTS="2",
         DISPATCHER_NOTIFY_RETRY_DELAY_S="0.3",
         DISPATCHER_MATRIX_REQUEST_TIMEOUT_S="5",
-        PYTHONUNBUFFERED="1",
+        **extra,
     )
-    environment.update(extra)
-    return environment
 
 
 def new_job(*, owner: str = ALICE_EMAIL, claims: dict | None = None) -> Job:

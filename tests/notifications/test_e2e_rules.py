@@ -124,7 +124,7 @@ def test_public_jobs_send_nothing(smtp, homeserver, dispatcher):
     finish(job, "failed", "the backend failed")
     # Nothing is even planned for a public job; a later job of alice's shows that the
     # cluster was working all along, so the silence is not a stopped worker.
-    owned = new_job(owner=ALICE_EMAIL, claims={"mxsub": False, "mssub": False})
+    owned = new_job(owner=ALICE_EMAIL, claims={"mssub": False, "msdone": False, "mxsub": False, "mxdone": False})
     finish(owned, "done")
     wait_for(lambda: planned(last_status_event(owned)), "planning of alice's job", logs=processes.logs)
 

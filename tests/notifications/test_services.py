@@ -73,6 +73,24 @@ def test_submitted_is_sent_when_asked_and_at_most_once_per_interval(
     assert notification_events(job)[-1]["status_text"].startswith("email not sent: a submitted notice was sent")
 
 
+def test_the_owner_asking_again_notifies_submitted_again_once_the_interval_passed(
+    submit, move, transport, django_capture_on_commit_callbacks
+):
+    from jobs.services import job_record_resubmitted
+
+    job = submit(claims={"mssub": True, "intsub": 3600, "msdone": False})
+    move(job, "progress")  # the job runs: its status events now say progress
+    with django_capture_on_commit_callbacks(execute=True):
+        job_record_resubmitted(job_id=job.job_id)
+    assert len(transport.sent) == 1  # within the hour: skipped
+    assert Delivery.objects.filter(event="submitted", outcome="skipped").count() == 1
+
+    Delivery.objects.filter(event="submitted", outcome="sent").update(created_at="2000-01-01T00:00:00Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        job_record_resubmitted(job_id=job.job_id)
+    assert [(c, r) for c, r, _, _ in transport.sent] == [("email", ALICE), ("email", ALICE)]
+
+
 def test_a_repeated_done_is_refused_and_recorded(submit, move, transport, django_capture_on_commit_callbacks):
     job = submit(claims={})
     move(job, "done")

@@ -6,15 +6,12 @@ import pytest
 from django.utils import timezone
 
 from dispatcher_site.auth import user_sync_forget
-from dispatcher_site.tokens import token_issue
 from instruments.base import Products
 from jobs.execution import job_finish
 from jobs.models import Job
 from jobs.services import job_get_or_create, job_move
 from jobs.states import Status
-
-ALICE = "alice@example.org"
-CHARLIE = "charlie@example.org"
+from tests.conftest import ALICE
 
 
 @pytest.fixture(autouse=True)
@@ -22,21 +19,6 @@ def _products_apart(settings, tmp_path):
     """Each test keeps its product files in a folder of its own."""
     settings.PRODUCTS_DIR = tmp_path / "products"
     user_sync_forget()
-
-
-@pytest.fixture
-def alice() -> str:
-    return token_issue(email=ALICE, roles=["general"])
-
-
-@pytest.fixture
-def charlie() -> str:
-    return token_issue(email=CHARLIE, roles=["general"])
-
-
-@pytest.fixture
-def manager() -> str:
-    return token_issue(email="staff@example.org", roles=["job manager"])
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from jobs.models import Job
 from jobs.products import products_dir
 from jobs.states import Status
 from notifications.models import Delivery, Outcome
-from tests.ops.conftest import CHARLIE
+from tests.conftest import CHARLIE
 
 pytestmark = pytest.mark.django_db
 

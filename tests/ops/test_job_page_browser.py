@@ -21,7 +21,7 @@ from jobs.links import LINK_PARAM, job_link_sign, job_page_path
 from jobs.products import products_remove
 from jobs.services import job_get_or_create, job_move, job_report_progress
 from jobs.states import Status
-from tests.ops.conftest import ALICE
+from tests.conftest import ALICE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

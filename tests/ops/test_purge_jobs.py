@@ -62,6 +62,15 @@ def test_status_narrows_it_and_running_jobs_are_never_purged(make_job):
     assert not Job.objects.filter(pk=failed.pk).exists()
 
 
+def test_old_uws_jobs_never_run_are_purged_too(make_job):
+    waiting = make_job(status=Status.SUBMITTED, age_days=40)
+    Job.objects.filter(pk=waiting.pk).update(status=Status.PENDING)
+    running = make_job(status=Status.PROGRESS, age_days=40)
+
+    purge("--older-than", "30")
+    assert list(Job.objects.values_list("pk", flat=True)) == [running.pk]
+
+
 def test_a_progress_bar_shows_long_work(make_job):
     for _ in range(3):
         make_job(age_days=40)

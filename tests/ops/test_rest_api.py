@@ -7,7 +7,7 @@ import pytest
 from dispatcher_site.tokens import token_issue
 from jobs.models import Job
 from jobs.states import Status
-from tests.ops.conftest import ALICE, CHARLIE
+from tests.conftest import ALICE, CHARLIE
 
 pytestmark = pytest.mark.django_db
 

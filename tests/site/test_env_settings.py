@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ("DISPATCHER_TASK_TIMEOUT_S", "1"),
         ("DISPATCHER_NB2W_BACKENDS", "lonely-name"),
         ("DISPATCHER_TOKEN_SECRET", "short"),
+        ("DISPATCHER_LOG_LEVEL", "LOUD"),
+        ("DISPATCHER_UWS_MAX_WAIT_S", "forever"),
     ],
 )
 def test_it_refuses_to_start_with_a_malformed_variable(tmp_path, name, value):

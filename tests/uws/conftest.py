@@ -7,9 +7,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import xmlschema
-from django_q.conf import Conf
-
-from dispatcher_site.tokens import token_issue
 
 DATA = Path(__file__).parent / "data"
 UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
@@ -37,27 +34,6 @@ def valid_xml(uws_schema):
         return ET.fromstring(response.content)  # noqa: S314 - our own answer, just validated
 
     return check
-
-
-@pytest.fixture
-def tasks_inline(monkeypatch):
-    """django-q2 runs queued tasks at once, in this process (its `sync` mode)."""
-    monkeypatch.setattr(Conf, "SYNC", True)
-
-
-@pytest.fixture
-def alice():
-    return token_issue(email="alice@example.org", roles=["general"])
-
-
-@pytest.fixture
-def charlie():
-    return token_issue(email="charlie@example.org", roles=["general"])
-
-
-@pytest.fixture
-def manager():
-    return token_issue(email="staff@example.org", roles=["job manager"])
 
 
 class Uws:

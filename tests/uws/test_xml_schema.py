@@ -129,7 +129,7 @@ def test_the_validator_does_reject_a_wrong_document(uws_schema):
 
 
 def test_control_characters_never_break_the_document(as_alice, valid_xml):
-    job = make_job(status=Status.PENDING, src_name="Crab\x00\x1b[31m")
+    job = make_job(status=Status.PENDING, src_name="Crab\x07\x1b[31m")
     root = valid_xml(as_alice.get(f"/{job.job_id}"))
     values = {p.get("id"): p.text for p in root.findall("uws:parameters/uws:parameter", NS)}
     assert values["src_name"] == "Crab\ufffd\ufffd[31m"
