@@ -63,6 +63,7 @@ MIDDLEWARE = [
     # First, so that its duration and status cover everything below it.
     "jobs.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -191,6 +192,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# gunicorn serves the admin's CSS and scripts itself (WhiteNoise), straight from the
+# installed apps: no collectstatic step, nothing else to run.
+WHITENOISE_USE_FINDERS = True
 PRODUCTS_DIR = DATA_DIR / "products"
 
 REST_FRAMEWORK = {
