@@ -112,8 +112,8 @@ def job_start(job: Job) -> Job:
 
 def job_execute(*, job_id: str) -> None:
     """Call the backend for a job (the body of the run task)."""
-    job = Job.objects.filter(job_id=job_id).first()
-    if job is None or job.is_terminal:
+    job = _unfinished(job_id)
+    if job is None:
         return
     attempt = _next_attempt(job)
     if attempt > MAX_ATTEMPTS:
@@ -129,12 +129,7 @@ def job_execute(*, job_id: str) -> None:
 
 def job_poll(*, job_id: str) -> None:
     """Ask the backend how a running job stands (fallback when call-backs do not come)."""
-    job = Job.objects.filter(job_id=job_id).first()
-    if job is None or job.is_terminal:
-        return
-    handle = _handle_or_fail(job)
-    if handle is not None:
-        _call_adapter(job, handle, job.attempts or 1, lambda request: handle.adapter.poll(request))
+    _ask_backend(job_id, lambda adapter, request: adapter.poll(request))
 
 
 def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
@@ -161,12 +156,7 @@ def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
 
 def job_complete_from_report(*, job_id: str, report: dict[str, Any]) -> None:
     """The backend said done: collect the products through the adapter."""
-    job = Job.objects.filter(job_id=job_id).first()
-    if job is None or job.is_terminal:
-        return
-    handle = _handle_or_fail(job)
-    if handle is not None:
-        _call_adapter(job, handle, job.attempts or 1, lambda request: handle.adapter.complete(request, report))
+    _ask_backend(job_id, lambda adapter, request: adapter.complete(request, report))
 
 
 def job_finish(*, job_id: str, products: Products) -> Job | None:
@@ -224,6 +214,20 @@ def run_request_for(job: Job) -> RunRequest:
         backend_ref=job.backend_ref,
         attempt=max(job.attempts, 1),
     )
+
+
+def _unfinished(job_id: str) -> Job | None:
+    """The job, unless it is gone or already ended (a task may arrive late or twice)."""
+    job = Job.objects.filter(job_id=job_id).first()
+    return None if job is None or job.is_terminal else job
+
+
+def _ask_backend(job_id: str, ask) -> None:
+    """Put one more question to the backend of a running job: ask(adapter, request)."""
+    job = _unfinished(job_id)
+    handle = _handle_or_fail(job) if job is not None else None
+    if handle is not None:
+        _call_adapter(job, handle, job.attempts or 1, lambda request: ask(handle.adapter, request))
 
 
 def _call_adapter(job: Job, handle: InstrumentHandle, attempt: int, call) -> None:

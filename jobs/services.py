@@ -163,9 +163,7 @@ def job_record_resubmitted(*, job_id: str) -> JobEvent:
     Notifications may send another "submitted" notice for it (at most once per the
     owner's interval, intsub / mxintsub).
     """
-    with transaction.atomic():
-        job = _get(job_id)
-        return _record_event(job, kind=JobEvent.Kind.STATUS, message="submitted again", data={"resubmitted": True})
+    return _note_status(job_id, message="submitted again", data={"resubmitted": True})
 
 
 def job_record_repeated_done(*, job_id: str) -> JobEvent:
@@ -173,14 +171,13 @@ def job_record_repeated_done(*, job_id: str) -> JobEvent:
 
     Subscribers see a second ``done``; notifications record that its notice was refused.
     """
+    return _note_status(job_id, message="done reported again; the job was already done", data={"repeat": True})
+
+
+def _note_status(job_id: str, *, message: str, data: dict) -> JobEvent:
+    """A status event that restates the job's status, for what subscribers should hear of."""
     with transaction.atomic():
-        job = _get(job_id)
-        return _record_event(
-            job,
-            kind=JobEvent.Kind.STATUS,
-            message="done reported again; the job was already done",
-            data={"repeat": True},
-        )
+        return _record_event(_get(job_id), kind=JobEvent.Kind.STATUS, message=message, data=data)
 
 
 def job_record_notification(*, job_id: str, message: str, data: dict | None = None) -> JobEvent:

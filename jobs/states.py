@@ -29,7 +29,3 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     Status.FAILED: frozenset({Status.SUBMITTED, Status.PROGRESS}),
     Status.ABORTED: frozenset({Status.PENDING, Status.SUBMITTED, Status.PROGRESS}),
 }
-
-
-def can_move(current: str, target: str) -> bool:
-    return current in ALLOWED_FROM[target]

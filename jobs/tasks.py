@@ -17,7 +17,3 @@ def job_poll_task(job_id: str) -> None:
 
 def job_complete_task(job_id: str, report: dict[str, Any]) -> None:
     execution.job_complete_from_report(job_id=job_id, report=report)
-
-
-def jobs_fail_stale_task() -> int:
-    return len(execution.jobs_fail_stale())
