@@ -52,12 +52,12 @@ class JobAdmin(admin.ModelAdmin):
         ),
         ("When", {"fields": ("created_at", "started_at", "finished_at", "updated_at", "attempts")}),
         ("Parameters", {"fields": ("parameters",)}),
-        ("Products", {"fields": ("products",)}),
+        ("Products", {"fields": ("stored_products",)}),
         ("Notifications", {"fields": ("deliveries",)}),
     )
     readonly_fields = (
         "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
-        "started_at", "finished_at", "updated_at", "attempts", "parameters", "products", "deliveries",
+        "started_at", "finished_at", "updated_at", "attempts", "parameters", "stored_products", "deliveries",
     )  # fmt: skip
     inlines = [JobEventInline]
     actions = ("abort", "resend_notifications", "purge")
@@ -83,8 +83,8 @@ class JobAdmin(admin.ModelAdmin):
         return format_html("<pre>{}</pre>", json.dumps(job.params, indent=2, sort_keys=True, default=str))
 
     @admin.display(description="stored products")
-    def products(self, job: Job) -> str:
-        listing = products_load(job.job_id)
+    def stored_products(self, job: Job) -> str:
+        listing = products_load(job)
         if not listing["lists"]:
             return "none stored"
         files = listing["lists"].get("file_list", [])

@@ -23,7 +23,7 @@ def download_response(job: Job, *, file_list: str) -> HttpResponse:
         raise ProductsUnavailable(f"Job {job.job_id} is {job.status}: its products can be downloaded once done.")
     names = _requested_names(job, file_list)
     try:
-        paths = [product_file_path(job.job_id, name) for name in names]
+        paths = [product_file_path(job, name) for name in names]
     except UnsafeFileName as error:
         raise ProductsUnavailable(str(error)) from None
     if len(paths) == 1:
@@ -33,7 +33,7 @@ def download_response(job: Job, *, file_list: str) -> HttpResponse:
 
 def _requested_names(job: Job, file_list: str) -> list[str]:
     names = [name.strip() for name in file_list.split(",") if name.strip()]
-    names = names or product_files(job.job_id)
+    names = names or product_files(job)
     if not names:
         raise ProductsUnavailable(f"Job {job.job_id} has no files to download.")
     return names

@@ -80,13 +80,12 @@ def job_submit(
 def _job_answered_at_once(handle: InstrumentHandle, asked: dict[str, Any]) -> tuple[Job, bool]:
     """Run a product the adapter answers at once, then create its job already finished.
 
-    No queue and no worker: one transaction, and the caller's first answer is final.
-    The products are kept before the row exists, so no reader ever sees a done job
-    without them (an identical request would overwrite them with the same content).
+    No queue and no worker: one transaction creates the job, its events and its
+    products, and the caller's first answer is final. A repeated request finds the
+    job and keeps nothing again.
     """
-    job_id = job_id_compute(**{k: asked[k] for k in ("owner", "instrument", "product_type", "params", "query_type")})
     request = RunRequest(
-        job_id=job_id,
+        job_id=job_id_compute(**{k: asked[k] for k in ("owner", "instrument", "product_type", "params", "query_type")}),
         instrument=asked["instrument"],
         product_type=asked["product_type"],
         params=asked["params"],
@@ -100,8 +99,7 @@ def _job_answered_at_once(handle: InstrumentHandle, asked: dict[str, Any]) -> tu
     if outcome.state != "done":
         raise RuntimeError(f"{handle.kind} said it answers {request.product_type} at once, but did not")
     products = outcome.products or Products()
-    products_store(job_id=job_id, products=products)
-    return job_get_or_create(**asked, finished=(Status.DONE, products.comment or "job done"))
+    return job_get_or_create(**asked, finished=(Status.DONE, products.comment or "job done"), products=products)
 
 
 def job_start(job: Job) -> Job:
@@ -160,13 +158,17 @@ def job_complete_from_report(*, job_id: str, report: dict[str, Any]) -> None:
 
 
 def job_finish(*, job_id: str, products: Products) -> Job | None:
-    """Keep the products, then mark the job done. None if it had already ended."""
-    products_store(job_id=job_id, products=products)
-    try:
-        return job_move(job_id=job_id, to=Status.DONE, message=products.comment or "job done")
-    except IllegalTransition as refused:
-        log.info("job %s finished after it ended (%s): products kept, status unchanged", job_id, refused.current)
-        return None
+    """Keep the products and mark the job done, in one transaction. None if it had already ended."""
+    with transaction.atomic():
+        job = _unfinished(job_id)
+        if job is not None:
+            products_store(job=job, products=products)
+            try:
+                return job_move(job_id=job_id, to=Status.DONE, message=products.comment or "job done")
+            except IllegalTransition:
+                transaction.set_rollback(True)  # ended meanwhile: keep nothing
+    log.info("job %s finished after it ended: its products are not kept, its status stays", job_id)
+    return None
 
 
 def job_fail(*, job_id: str, message: str) -> Job | None:

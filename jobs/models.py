@@ -95,3 +95,27 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} {self.message[:40]}"
+
+
+class JobProducts(models.Model):
+    """What a finished job produced: the protocol's product lists, as its answers show them.
+
+    The files those lists name (``file_list``, offered by /download_products) stay
+    on disk under DISPATCHER_DATA_DIR (see jobs.products). The lists live here, in a
+    table of their own: they are written in the transaction that ends the job, so no
+    reader ever sees a done job without them, and a poll, which reads the job row,
+    never loads them (an answer is built once per change and cached).
+    """
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="products")
+    # The answer's `products` entries: text_product_list, numpy_data_product_list, file_list...
+    lists = models.JSONField(default=dict)
+    # Shown to the user in exit_status.comment.
+    comment = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "job products"
+        verbose_name_plural = "job products"
+
+    def __str__(self) -> str:
+        return f"products of {self.job_id}"

@@ -1,13 +1,15 @@
-"""A finished job's products, kept on disk under DISPATCHER_DATA_DIR/products/<job id>/.
+"""A finished job's products: their lists in the registry, their files on disk.
 
-``products.json`` holds the protocol's product lists; the files offered by
-/download_products sit beside it. In a distributed deployment the data
-directory is shared storage seen by web and worker hosts alike.
+The protocol's product lists (what an answer's ``products`` shows) are a
+``JobProducts`` row, written in the transaction that ends the job. The files
+offered by /download_products sit under
+DISPATCHER_DATA_DIR/products/<id[:2]>/<job id>/, written before that row; a job
+without files has no folder. In a distributed deployment the data directory is
+shared storage seen by web and worker hosts alike.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,8 +20,10 @@ from typing import Any
 from django.conf import settings
 
 from instruments.base import Products
+from jobs.models import Job, JobProducts
+from jobs.sql import row_get, row_insert
+from jobs.states import Status
 
-MANIFEST = "products.json"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -33,37 +37,41 @@ def products_dir(job_id: str) -> Path:
     return Path(settings.PRODUCTS_DIR) / job_id[:2] / job_id
 
 
-def products_store(*, job_id: str, products: Products) -> dict[str, Any]:
-    """Write the products; returns what goes into the answer's `products`."""
-    folder = products_dir(job_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in products.files.items():
-        _write_atomically(folder / _checked_name(name), content)
-    listing = {"lists": products.as_protocol(), "comment": products.comment}
-    _write_atomically(folder / MANIFEST, json.dumps(listing).encode())
-    return listing
+def products_store(*, job: Job, products: Products) -> dict[str, Any]:
+    """Keep a job's products: files first, then the lists.
+
+    Call it inside the transaction that ends the job. Lists already there (a
+    concurrent finish of the same job, rolled back later) are replaced. Returns the listing
+    (``{"lists": ..., "comment": ...}``) that ``products_load`` will give.
+    """
+    if products.files:
+        folder = products_dir(job.job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in products.files.items():
+            _write_atomically(folder / _checked_name(name), content)
+    kept = row_insert(JobProducts(job=job, lists=products.as_protocol(), comment=products.comment), replace=True)
+    return {"lists": kept.lists, "comment": kept.comment}
 
 
-def products_load(job_id: str) -> dict[str, Any]:
-    """The stored listing: {"lists": {...}, "comment": "..."}; empty when nothing was kept."""
-    try:
-        return json.loads((products_dir(job_id) / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        return {"lists": {}, "comment": ""}
+def products_load(job: Job) -> dict[str, Any]:
+    """A done job's listing: {"lists": {...}, "comment": "..."}; empty for a job not done."""
+    kept = row_get(JobProducts, "job_id", job.pk) if job.status == Status.DONE else None
+    return {"lists": kept.lists, "comment": kept.comment} if kept else {"lists": {}, "comment": ""}
 
 
-def product_files(job_id: str) -> list[str]:
-    return list(products_load(job_id)["lists"].get("file_list", []))
+def product_files(job: Job) -> list[str]:
+    return list(products_load(job)["lists"].get("file_list", []))
 
 
-def product_file_path(job_id: str, name: str) -> Path:
-    """The path of one stored file; names outside the job's own list are refused."""
-    if name not in product_files(job_id):
+def product_file_path(job: Job, name: str) -> Path:
+    """The path of one kept file; names outside the job's own list are refused."""
+    if name not in product_files(job):
         raise UnsafeFileName(f"no product file {name!r} in this job")
-    return products_dir(job_id) / _checked_name(name)
+    return products_dir(job.job_id) / _checked_name(name)
 
 
 def products_remove(job_id: str) -> bool:
+    """Remove a job's files (its lists go with its row)."""
     folder = products_dir(job_id)
     if not folder.exists():
         return False
@@ -78,7 +86,7 @@ def _checked_name(name: str) -> str:
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
-    # A reader polling the job never sees half a file.
+    # A job finished twice (a task delivered again) rewrites its files while they may be read.
     fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)

@@ -71,7 +71,7 @@ def job_answer(
 def _build_answer(job: Job, *, comment: str, events: list[JobEvent] | None) -> dict[str, Any]:
     status = _WIRE_STATUS[job.status]
     events = list(job.events.all()) if events is None else events
-    listing = products_load(job.job_id) if job.status == Status.DONE else {"lists": {}, "comment": ""}
+    listing = products_load(job)
     failed = status == "failed"
     return {
         "query_status": status,

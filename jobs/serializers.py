@@ -15,7 +15,6 @@ from jobs.links import job_page_path
 from jobs.models import Job, JobEvent
 from jobs.products import products_load
 from jobs.protocol import QUERY_TYPES
-from jobs.states import Status
 
 
 class JobEventSerializer(serializers.ModelSerializer):
@@ -89,7 +88,7 @@ class JobDetailSerializer(JobSerializer):
 
     @extend_schema_field(ProductsSerializer)
     def get_products(self, job: Job) -> dict[str, Any]:
-        listing = products_load(job.job_id) if job.status == Status.DONE else {"lists": {}, "comment": ""}
+        listing = products_load(job)
         lists = dict(listing["lists"])
         files = [
             {"name": name, "url": self._absolute(_download_path(job, name))} for name in lists.get("file_list", [])

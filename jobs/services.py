@@ -11,9 +11,12 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from instruments.base import Products
 from jobs.exceptions import IllegalTransition, JobNotFound
 from jobs.models import Job, JobEvent
+from jobs.products import products_store
 from jobs.signals import job_event_recorded
+from jobs.sql import row_insert
 from jobs.states import ALLOWED_FROM, TERMINAL, Status
 
 log = logging.getLogger(__name__)
@@ -45,18 +48,22 @@ def job_get_or_create(
     status: Status = Status.SUBMITTED,
     run_id: str = "",
     finished: tuple[Status, str] | None = None,
+    products: Products | None = None,
 ) -> tuple[Job, bool]:
     """The job for this request, created if new. Safe under concurrent identical calls.
 
     A new job starts in ``status``: submitted, or pending for a UWS job that waits for
     PHASE=RUN. ``finished`` (a terminal status and its message) creates a job whose
     whole run already happened in this request: it is recorded as submitted, then
-    finished, in one transaction. An existing job is returned as it is.
+    finished, in one transaction, with its ``products`` if it is done. An existing
+    job is returned as it is (and ``products`` are not kept again).
     """
     if status not in (Status.SUBMITTED, Status.PENDING):
         raise ValueError(f"a job cannot start as {status}")
     if finished is not None and finished[0] not in TERMINAL:
         raise ValueError(f"a job cannot be created finished as {finished[0]}")
+    if products is not None and (finished is None or finished[0] != Status.DONE):
+        raise ValueError("only a job created done has products")
     job_id = job_id_compute(
         owner=owner, instrument=instrument, product_type=product_type, params=params, query_type=query_type
     )
@@ -68,21 +75,25 @@ def job_get_or_create(
     # job id turns a repeat, or a concurrent twin, into a read of the existing row.
     try:
         with transaction.atomic():
-            job = Job.objects.create(
-                job_id=job_id,
-                owner=owner,
-                instrument=instrument,
-                product_type=product_type,
-                params=params,
-                query_type=query_type,
-                session_id=session_id,
-                claims=claims or {},
-                run_id=run_id,
-                **fields,
+            job = row_insert(
+                Job(
+                    job_id=job_id,
+                    owner=owner,
+                    instrument=instrument,
+                    product_type=product_type,
+                    params=params,
+                    query_type=query_type,
+                    session_id=session_id,
+                    claims=claims or {},
+                    run_id=run_id,
+                    **fields,
+                )
             )
             _record_event(job, kind=JobEvent.Kind.STATUS, message=f"job {status}", status=status)
             if finished is not None:
                 _record_event(job, kind=JobEvent.Kind.STATUS, message=finished[1] or f"job {finished[0]}")
+            if products is not None:
+                products_store(job=job, products=products)
     except IntegrityError:
         return Job.objects.get(job_id=job_id), False
     return job, True
@@ -216,8 +227,8 @@ def _record_event(
     dedup_key: str | None = None,
     status: str | None = None,
 ) -> JobEvent:
-    event = JobEvent.objects.create(
-        job=job, kind=kind, status=status or job.status, message=message, data=data or {}, dedup_key=dedup_key
+    event = row_insert(
+        JobEvent(job=job, kind=kind, status=status or job.status, message=message, data=data or {}, dedup_key=dedup_key)
     )
     transaction.on_commit(lambda: job_event_recorded.send(sender=JobEvent, event=event))
     return event

@@ -1,27 +1,75 @@
-"""SQLite with one writer per process at a time, queued in Python.
+"""SQLite with writers queued in the kernel and in Python, not in SQLite's busy wait.
 
 SQLite admits one writer; a connection that finds the write lock taken sleeps in
-growing steps (1, 2, 5, 10 ms...) before it tries again. Between the threads of
-one gunicorn worker that turned a 0.3 ms transaction into milliseconds of idle
-waiting. Here the threads of a process queue on a lock that hands over at once,
-and only processes still meet SQLite's own busy wait.
+growing steps (1, 2, 5, 10 ms...) before it tries again. With gunicorn's workers
+and threads and the django-q2 cluster all writing, that turned a 0.3 ms
+transaction into milliseconds of idle waiting: under a stream of submissions the
+CPU sat a third idle. Here every transaction first takes
+
+- a lock shared by the threads of the process, then
+- an exclusive ``flock`` on a file beside the database, shared by the processes,
+
+both of which hand over at once when released, so SQLite's own lock is always free
+when ``BEGIN IMMEDIATE`` asks for it. Statements outside a transaction (autocommit)
+still meet SQLite's busy wait; they are short and rare on the write path.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 
 from django.db.backends.sqlite3 import base
 
-_write_lock = threading.Lock()
+
+class _WriteLock:
+    """One writer at a time among the threads and processes that use a database file."""
+
+    def __init__(self) -> None:
+        self._threads = threading.Lock()
+        # Lock file descriptors by database path, with the pid that opened them: a
+        # descriptor inherited through fork shares its lock with the parent.
+        self._files: dict[str, tuple[int, int]] = {}
+
+    def acquire(self, path: str | None) -> None:
+        self._threads.acquire()
+        if path is None:
+            return
+        try:
+            fcntl.flock(self._descriptor(path), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self, path: str | None) -> None:
+        try:
+            if path is not None:
+                fcntl.flock(self._descriptor(path), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _descriptor(self, path: str) -> int:
+        pid, fd = self._files.get(path, (None, -1))
+        if pid != os.getpid():
+            if fd >= 0:
+                os.close(fd)
+            fd = os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._files[path] = (os.getpid(), fd)
+        return fd
+
+
+_write_lock = _WriteLock()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+    _locked_path: str | None = None
 
     def _start_transaction_under_autocommit(self):
-        _write_lock.acquire()
-        self._holds_write_lock = True
+        path = self._lock_path()
+        _write_lock.acquire(path)
+        self._holds_write_lock, self._locked_path = True, path
         try:
             super()._start_transaction_under_autocommit()
         except BaseException:
@@ -49,4 +97,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_write_lock(self) -> None:
         if self._holds_write_lock:
             self._holds_write_lock = False
-            _write_lock.release()
+            _write_lock.release(self._locked_path)
+
+    def _lock_path(self) -> str | None:
+        """The database file, or None for an in-memory database (one process: the thread lock is enough)."""
+        name = str(self.settings_dict["NAME"])
+        if self.is_in_memory_db() or not name:
+            return None
+        return name

@@ -54,9 +54,9 @@ def result_files(job: Job) -> list[ResultFile]:
     if job.status != Status.DONE:
         return []
     files = []
-    for name in product_files(job.job_id):
+    for name in product_files(job):
         try:
-            path = product_file_path(job.job_id, name)
+            path = product_file_path(job, name)
             size = path.stat().st_size
         except (UnsafeFileName, OSError):
             continue

@@ -223,7 +223,7 @@ def job_result(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job(request, job_id)
     if job.status != Status.DONE:
         return _text(f"Job {job.job_id} is {phases.job_phase(job)}: it has no result.", status=404)
-    listing = products_load(job.job_id)
+    listing = products_load(job)
     return JsonResponse({"job_id": job.job_id, "comment": listing["comment"], "products": listing["lists"]})
 
 
@@ -234,7 +234,7 @@ def job_result_file(request: HttpRequest, job_id: str, name: str) -> HttpRespons
     if job.status != Status.DONE:
         return _text(f"Job {job.job_id} is {phases.job_phase(job)}: it has no result.", status=404)
     try:
-        path = product_file_path(job.job_id, name)
+        path = product_file_path(job, name)
     except UnsafeFileName:
         return _text(f"Job {job.job_id} has no result file {name!r}.", status=404)
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)

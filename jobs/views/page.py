@@ -27,7 +27,6 @@ from jobs.links import LINK_PARAM, LinkRefused, job_link_check
 from jobs.models import Job, JobEvent
 from jobs.products import products_load
 from jobs.selectors import job_get_for_user
-from jobs.states import Status
 
 POLL_INTERVAL_MS = 1000
 
@@ -70,7 +69,7 @@ def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
 
 def job_state_data(job: Job, *, link: str | None) -> dict[str, Any]:
     """What the page shows and polls: status, timeline, products."""
-    listing = products_load(job.job_id) if job.status == Status.DONE else {"lists": {}, "comment": ""}
+    listing = products_load(job)
     files = listing["lists"].get("file_list", [])
     return {
         "job_id": job.job_id,

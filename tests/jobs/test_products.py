@@ -1,0 +1,80 @@
+"""Product lists live in the registry; files on disk, only for jobs that have files."""
+
+import pytest
+
+from instruments.base import Products
+from jobs.execution import job_finish, job_submit
+from jobs.models import JobProducts
+from jobs.products import product_file_path, product_files, products_dir, products_load
+from jobs.services import job_get_or_create, job_move
+from jobs.states import Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _products_apart(settings, tmp_path):
+    settings.PRODUCTS_DIR = tmp_path / "products"
+
+
+def _submitted(**params):
+    job, _ = job_get_or_create(owner="alice@example.org", instrument="empty-async", product_type="echo", params=params)
+    return job
+
+
+def test_finishing_keeps_lists_in_the_registry_and_files_on_disk():
+    job = _submitted(n=1)
+    products = Products(text_product_list=[{"name": "t"}], files={"result.txt": b"42\n"}, comment="all good")
+
+    finished = job_finish(job_id=job.job_id, products=products)
+
+    assert finished.status == Status.DONE
+    assert products_load(finished) == {
+        "lists": {"text_product_list": [{"name": "t"}], "file_list": ["result.txt"]},
+        "comment": "all good",
+    }
+    assert product_files(finished) == ["result.txt"]
+    assert product_file_path(finished, "result.txt").read_bytes() == b"42\n"
+
+
+def test_a_job_answered_at_once_has_no_folder_when_it_has_no_files():
+    job, created = job_submit(
+        owner="", instrument="empty", product_type="dummy", params={}, query_type="Dummy", session_id="S"
+    )
+    assert created and job.status == Status.DONE
+    assert products_load(job)["lists"]["text_product_list"][0]["name"] == "dummy"
+    assert not products_dir(job.job_id).exists()
+
+
+def test_asking_again_for_a_job_answered_at_once_keeps_nothing_again():
+    asked = {"owner": "", "instrument": "empty", "product_type": "echo", "query_type": "Real", "session_id": "S"}
+    job, _ = job_submit(**asked, params={"x": 1})
+    JobProducts.objects.filter(job=job).update(comment="kept the first time")
+
+    again, created = job_submit(**asked, params={"x": 1})
+
+    assert not created and again.pk == job.pk
+    assert products_load(again)["comment"] == "kept the first time"
+
+
+def test_a_second_finish_changes_nothing():
+    job = _submitted(n=2)
+    done = job_finish(job_id=job.job_id, products=Products(text_product_list=[{"v": 1}]))
+
+    assert job_finish(job_id=job.job_id, products=Products(text_product_list=[{"v": 2}])) is None
+
+    assert products_load(done)["lists"] == {"text_product_list": [{"v": 1}]}
+
+
+def test_products_arriving_after_the_job_ended_are_not_kept():
+    job = _submitted(n=3)
+    job_move(job_id=job.job_id, to=Status.ABORTED, message="stop")
+
+    assert job_finish(job_id=job.job_id, products=Products(files={"late.txt": b"x"})) is None
+
+    assert not JobProducts.objects.filter(job=job).exists()
+
+
+def test_a_job_not_done_shows_no_products():
+    job = _submitted(n=4)
+    assert products_load(job) == {"lists": {}, "comment": ""}

@@ -1,0 +1,62 @@
+"""Prepared INSERTs store exactly what the ORM would, and upsert on request."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jobs.models import Job, JobEvent, JobProducts
+from jobs.sql import job_by_job_id, row_insert
+
+pytestmark = pytest.mark.django_db
+
+
+def _job(job_id: str = "a" * 64, **fields) -> Job:
+    return Job(
+        job_id=job_id, instrument="empty", product_type="echo", params={"ra": 1.5, "names": ["x", "é"]}, **fields
+    )
+
+
+def test_a_row_reads_back_as_the_orm_would_have_stored_it():
+    started = timezone.now()
+    inserted = row_insert(_job(owner="alice@example.org", claims={"roles": ["general"]}, started_at=started))
+    by_orm = Job.objects.create(**{**_fields(inserted), "job_id": "b" * 64})
+
+    read = Job.objects.get(pk=inserted.pk)
+    assert inserted.pk is not None and not inserted._state.adding
+    assert _fields(read) == {**_fields(by_orm), "job_id": "a" * 64}
+    assert read.params == {"ra": 1.5, "names": ["x", "é"]}
+    assert read.started_at == started
+    assert read.created_at == read.updated_at == inserted.created_at
+    assert read.attempts == 0 and read.backend_ref == {} and read.status == "submitted"
+
+
+def _fields(job: Job) -> dict:
+    ignored = {"id", "created_at", "updated_at"}
+    return {f.attname: getattr(job, f.attname) for f in Job._meta.concrete_fields if f.attname not in ignored}
+
+
+def test_a_foreign_key_and_a_null_are_stored():
+    job = row_insert(_job())
+    event = row_insert(JobEvent(job=job, kind="status", status="submitted", message="m", data={"k": 1}))
+    assert list(job.events.values_list("pk", "message", "data", "dedup_key")) == [(event.pk, "m", {"k": 1}, None)]
+
+
+def test_a_duplicate_is_an_integrity_error():
+    row_insert(_job())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row_insert(_job())
+
+
+def test_replace_overwrites_the_row_with_the_same_primary_key():
+    job = row_insert(_job())
+    row_insert(JobProducts(job=job, lists={"text_product_list": [1]}, comment="first"), replace=True)
+    row_insert(JobProducts(job=job, lists={"text_product_list": [2]}, comment="second"), replace=True)
+    assert list(JobProducts.objects.values_list("job_id", "lists", "comment")) == [
+        (job.pk, {"text_product_list": [2]}, "second")
+    ]
+
+
+def test_the_prepared_select_finds_a_job_by_its_id():
+    job = row_insert(_job())
+    assert job_by_job_id(job.job_id).pk == job.pk
+    assert job_by_job_id("c" * 64) is None
