@@ -41,16 +41,27 @@ def products_store(*, job: Job, products: Products) -> dict[str, Any]:
     """Keep a job's products: files first, then the lists.
 
     Call it inside the transaction that ends the job. Lists already there (a
-    concurrent finish of the same job, rolled back later) are replaced. Returns the listing
-    (``{"lists": ..., "comment": ...}``) that ``products_load`` will give.
+    concurrent finish of the same job, rolled back later) are replaced.
+    Returns the listing (``{"lists": ..., "comment": ...}``) that ``products_load`` will give.
     """
-    if products.files:
-        folder = products_dir(job.job_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, content in products.files.items():
-            _write_atomically(folder / _checked_name(name), content)
-    kept = row_insert(JobProducts(job=job, lists=products.as_protocol(), comment=products.comment), replace=True)
+    products_keep_files(job_id=job.job_id, products=products)
+    kept = row_insert(products_row(products, job=job), replace=True)
     return {"lists": kept.lists, "comment": kept.comment}
+
+
+def products_keep_files(*, job_id: str, products: Products) -> None:
+    """Write the product files (if any) into the job's folder, before its lists are kept."""
+    if not products.files:
+        return
+    folder = products_dir(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in products.files.items():
+        _write_atomically(folder / _checked_name(name), content)
+
+
+def products_row(products: Products, *, job: Job | None = None) -> JobProducts:
+    """The (unsaved) row of a job's product lists."""
+    return JobProducts(job=job, lists=products.as_protocol(), comment=products.comment)
 
 
 def products_load(job: Job) -> dict[str, Any]:

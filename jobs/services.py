@@ -14,9 +14,9 @@ from django.utils import timezone
 from instruments.base import Products
 from jobs.exceptions import IllegalTransition, JobNotFound
 from jobs.models import Job, JobEvent
-from jobs.products import products_store
+from jobs.products import products_keep_files, products_row
 from jobs.signals import job_event_recorded
-from jobs.sql import row_insert
+from jobs.sql import row_family_insert, row_insert
 from jobs.states import ALLOWED_FROM, TERMINAL, Status
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def job_get_or_create(
     A new job starts in ``status``: submitted, or pending for a UWS job that waits for
     PHASE=RUN. ``finished`` (a terminal status and its message) creates a job whose
     whole run already happened in this request: it is recorded as submitted, then
-    finished, in one transaction, with its ``products`` if it is done. An existing
-    job is returned as it is (and ``products`` are not kept again).
+    finished, in one transaction, with its ``products`` if it is done (their files,
+    if any, are written first). An existing job is returned as it is.
     """
     if status not in (Status.SUBMITTED, Status.PENDING):
         raise ValueError(f"a job cannot start as {status}")
@@ -68,34 +68,37 @@ def job_get_or_create(
         owner=owner, instrument=instrument, product_type=product_type, params=params, query_type=query_type
     )
     fields: dict[str, Any] = {"status": status}
+    events = [JobEvent(kind=JobEvent.Kind.STATUS, status=status, message=f"job {status}")]
     if finished is not None:
         now = timezone.now()
         fields = {"status": finished[0], "message": finished[1], "started_at": now, "finished_at": now}
+        events.append(
+            JobEvent(kind=JobEvent.Kind.STATUS, status=finished[0], message=finished[1] or f"job {finished[0]}")
+        )
+    job = Job(
+        job_id=job_id,
+        owner=owner,
+        instrument=instrument,
+        product_type=product_type,
+        params=params,
+        query_type=query_type,
+        session_id=session_id,
+        claims=claims or {},
+        run_id=run_id,
+        **fields,
+    )
+    kept = []
+    if products is not None:
+        products_keep_files(job_id=job_id, products=products)
+        kept.append(products_row(products))
     # Insert first: a new request (the common case) costs no extra read; the unique
     # job id turns a repeat, or a concurrent twin, into a read of the existing row.
     try:
-        with transaction.atomic():
-            job = row_insert(
-                Job(
-                    job_id=job_id,
-                    owner=owner,
-                    instrument=instrument,
-                    product_type=product_type,
-                    params=params,
-                    query_type=query_type,
-                    session_id=session_id,
-                    claims=claims or {},
-                    run_id=run_id,
-                    **fields,
-                )
-            )
-            _record_event(job, kind=JobEvent.Kind.STATUS, message=f"job {status}", status=status)
-            if finished is not None:
-                _record_event(job, kind=JobEvent.Kind.STATUS, message=finished[1] or f"job {finished[0]}")
-            if products is not None:
-                products_store(job=job, products=products)
+        row_family_insert(job, [*events, *kept])
     except IntegrityError:
         return Job.objects.get(job_id=job_id), False
+    for event in events:
+        _announce(event)
     return job, True
 
 
@@ -230,5 +233,10 @@ def _record_event(
     event = row_insert(
         JobEvent(job=job, kind=kind, status=status or job.status, message=message, data=data or {}, dedup_key=dedup_key)
     )
-    transaction.on_commit(lambda: job_event_recorded.send(sender=JobEvent, event=event))
+    _announce(event)
     return event
+
+
+def _announce(event: JobEvent) -> None:
+    """Tell subscribers (notifications) of a new event once its transaction has committed."""
+    transaction.on_commit(lambda: job_event_recorded.send(sender=JobEvent, event=event))
