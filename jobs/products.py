@@ -66,7 +66,12 @@ def products_row(products: Products, *, job: Job | None = None) -> JobProducts:
 
 def products_load(job: Job) -> dict[str, Any]:
     """A done job's listing: {"lists": {...}, "comment": "..."}; empty for a job not done."""
-    kept = row_get(JobProducts, "job_id", job.pk) if job.status == Status.DONE else None
+    if job.status != Status.DONE:
+        return {"lists": {}, "comment": ""}
+    if Job.products.is_cached(job):
+        kept = Job.products.related.get_cached_value(job)  # kept by this very request (answered at once)
+    else:
+        kept = row_get(JobProducts, "job_id", job.pk)
     return {"lists": kept.lists, "comment": kept.comment} if kept else {"lists": {}, "comment": ""}
 
 
