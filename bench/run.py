@@ -64,7 +64,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=8, help="duration of each wrk run")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved runs of each; the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each; the best counts")
     return parser.parse_args()
 
 

@@ -54,7 +54,8 @@ class _WriteLock:
         if pid != os.getpid():
             if fd >= 0:
                 os.close(fd)
-            fd = os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # flock needs no write access: any process that may read the database may queue.
+            fd = os.open(f"{path}-writelock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
             self._files[path] = (os.getpid(), fd)
         return fd
 

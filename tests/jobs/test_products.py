@@ -78,3 +78,21 @@ def test_products_arriving_after_the_job_ended_are_not_kept():
 def test_a_job_not_done_shows_no_products():
     job = _submitted(n=4)
     assert products_load(job) == {"lists": {}, "comment": ""}
+
+
+def test_the_migration_moves_lists_kept_on_disk_into_the_registry(settings):
+    import importlib
+    import json
+
+    from django.apps import apps
+
+    migration = importlib.import_module("jobs.migrations.0003_job_products")
+    job = job_move(job_id=_submitted(n=5).job_id, to=Status.DONE)
+    manifest = products_dir(job.job_id) / "products.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"lists": {"file_list": ["a.txt"]}, "comment": "from disk"}))
+
+    migration.import_manifests(apps, None)
+
+    assert products_load(job) == {"lists": {"file_list": ["a.txt"]}, "comment": "from disk"}
+    assert not manifest.exists()
