@@ -45,8 +45,7 @@ def row_family_insert(parent: M, children: Sequence[Model]) -> M:
 
     Each child has one foreign key to the parent's model; it is set here. Every
     value is converted before the transaction opens, so the database's write lock
-    (SQLite has one writer at a time) is held for the statements alone: that
-    halved the time a new job held it.
+    (SQLite has one writer at a time) is held for the statements alone.
     """
     db = connections[DEFAULT_DB_ALIAS]
     statement = _insert_statement(type(parent), db.vendor, False)
@@ -64,6 +63,31 @@ def row_family_insert(parent: M, children: Sequence[Model]) -> M:
             setattr(child, link.name, parent)
             _execute(db, child, child_statement, child_params)
     return parent
+
+
+def row_get(model: type[M], column: str, value: Any) -> M | None:
+    """The row whose ``column`` (unique) equals ``value``, or None; through a prepared SELECT.
+
+    Values are converted as the ORM converts them (the backend's and each field's
+    own converters: JSON, dates, time zones) and the instance is built by ``from_db``.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, converters = _select_statement(model, column, db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [value])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    values = []
+    for raw, (expression, field_converters) in zip(found, converters, strict=True):
+        for converter in field_converters:
+            raw = converter(raw, expression, db)
+        values.append(raw)
+    return model.from_db(db.alias, None, values)
+
+
+def job_by_job_id(job_id: str) -> Job | None:
+    return row_get(Job, "job_id", job_id)
 
 
 def _params(db: BaseDatabaseWrapper, row: Model, statement: _Insert) -> list[Any]:
@@ -98,31 +122,6 @@ def _execute(db: BaseDatabaseWrapper, row: M, statement: _Insert, params: list[A
 def _link_to(model: type[Model], parent: type[Model]) -> Field:
     (link,) = [field for field in model._meta.concrete_fields if field.is_relation and field.related_model is parent]
     return link
-
-
-def row_get(model: type[M], column: str, value: Any) -> M | None:
-    """The row whose ``column`` (unique) equals ``value``, or None; through a prepared SELECT.
-
-    Values are converted as the ORM converts them (the backend's and each field's
-    own converters: JSON, dates, time zones) and the instance is built by ``from_db``.
-    """
-    db = connections[DEFAULT_DB_ALIAS]
-    sql, converters = _select_statement(model, column, db.vendor)
-    with db.cursor() as cursor:
-        cursor.execute(sql, [value])
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    values = []
-    for raw, (expression, field_converters) in zip(found, converters, strict=True):
-        for converter in field_converters:
-            raw = converter(raw, expression, db)
-        values.append(raw)
-    return model.from_db(db.alias, None, values)
-
-
-def job_by_job_id(job_id: str) -> Job | None:
-    return row_get(Job, "job_id", job_id)
 
 
 @dataclass(frozen=True)

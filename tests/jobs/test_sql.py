@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent, JobProducts
-from jobs.sql import job_by_job_id, row_insert
+from jobs.sql import job_by_job_id, row_family_insert, row_insert
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +60,20 @@ def test_the_prepared_select_finds_a_job_by_its_id():
     job = row_insert(_job())
     assert job_by_job_id(job.job_id).pk == job.pk
     assert job_by_job_id("c" * 64) is None
+
+
+def test_a_family_goes_in_together_with_its_links_set():
+    job = row_family_insert(
+        _job(), [JobEvent(kind="status", status="submitted", message="one"), JobProducts(lists={"a": 1})]
+    )
+    event = job.events.get()
+    assert (event.message, event.job_id) == ("one", job.pk)
+    assert JobProducts.objects.get(job=job).lists == {"a": 1}
+
+
+def test_a_family_that_fails_halfway_leaves_nothing_behind():
+    twins = [JobEvent(kind="progress", status="submitted", message="same", dedup_key="k") for _ in range(2)]
+    with pytest.raises(IntegrityError):
+        row_family_insert(_job(), twins)
+    assert not Job.objects.exists()
+    assert not JobEvent.objects.exists()
