@@ -37,16 +37,14 @@ def products_dir(job_id: str) -> Path:
     return Path(settings.PRODUCTS_DIR) / job_id[:2] / job_id
 
 
-def products_store(*, job: Job, products: Products) -> dict[str, Any]:
+def products_store(*, job: Job, products: Products) -> None:
     """Keep a job's products: files first, then the lists.
 
     Call it inside the transaction that ends the job. Lists already there (a
     concurrent finish of the same job, rolled back later) are replaced.
-    Returns the listing (``{"lists": ..., "comment": ...}``) that ``products_load`` will give.
     """
     products_keep_files(job_id=job.job_id, products=products)
-    kept = row_insert(products_row(products, job=job), replace=True)
-    return {"lists": kept.lists, "comment": kept.comment}
+    row_insert(products_row(products, job=job), replace=True)
 
 
 def products_keep_files(*, job_id: str, products: Products) -> None:
