@@ -252,12 +252,14 @@ def _attempt(delivery: Delivery, transport, message: Message) -> TransportError 
 
 
 def _finish(delivery: Delivery, *, outcome: str, error: TransportError | None = None) -> str:
-    delivery.outcome = outcome
-    delivery.claimed_at = None
-    delivery.save(update_fields=["outcome", "claimed_at", "updated_at"])
-    if delivery.channel == Channel.MATRIX:
-        _room_note(delivery.recipient, error=error)
-    _record_outcome(delivery)
+    # The delivery's outcome and the job's history change together: no reader sees one without the other.
+    with transaction.atomic():
+        delivery.outcome = outcome
+        delivery.claimed_at = None
+        delivery.save(update_fields=["outcome", "claimed_at", "updated_at"])
+        if delivery.channel == Channel.MATRIX:
+            _room_note(delivery.recipient, error=error)
+        _record_outcome(delivery)
     return outcome
 
 

@@ -54,8 +54,11 @@ def test_the_bot_joins_and_alice_reads_submitted_and_done_messages(homeserver, d
         # The job page's link (job_link may add a signature after the path).
         assert f'<a href="http://dispatcher.test/jobs/{job.job_id}/' in content["formatted_body"]
 
-    statuses = [(e["event"], e["status_text"]) for e in notification_events(job)]
-    assert statuses == [("submitted", "matrix message sent"), ("done", "matrix message sent")]
+    # The worker records each outcome once the homeserver has taken the message.
+    expected = [("submitted", "matrix message sent"), ("done", "matrix message sent")]
+    wait_for(
+        lambda: [(e["event"], e["status_text"]) for e in notification_events(job)] == expected, "both outcomes recorded"
+    )
     assert MatrixRoom.objects.get(room_id=room_id).last_message_at is not None
 
 

@@ -60,7 +60,9 @@ def test_submitted_and_done_mails_arrive_as_plain_and_html_with_link_and_api_cod
     assert 'disp = DispatcherAPI(url="http://dispatcher.test")' in plain.replace("'", '"')
     assert re.search(r"run='[0-9a-f]{32}',", plain)
     assert "<pre><code>from oda_api.api import DispatcherAPI" in html
-    assert [e["status_text"] for e in notification_events(job)] == ["email sent", "email sent"]
+    # The worker records each outcome once the SMTP server has taken the mail.
+    sent = ["email sent", "email sent"]
+    wait_for(lambda: [e["status_text"] for e in notification_events(job)] == sent, "both outcomes recorded")
 
 
 def test_submitted_notices_respect_the_interval_of_each_channel(smtp, homeserver, dispatcher):
