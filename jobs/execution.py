@@ -81,8 +81,9 @@ def _job_answered_at_once(handle: InstrumentHandle, asked: dict[str, Any]) -> tu
     """Run a product the adapter answers at once, then create its job already finished.
 
     No queue and no worker: one transaction creates the job, its events and its
-    products, and the caller's first answer is final. A repeated request finds the
-    job and keeps nothing again.
+    product lists, and the caller's first answer is final. A repeated request finds
+    the job and keeps no lists again (product files, if any, are written before the
+    job is looked for, so they are written again with the same content).
     """
     request = RunRequest(
         job_id=job_id_compute(**{k: asked[k] for k in ("owner", "instrument", "product_type", "params", "query_type")}),

@@ -65,8 +65,8 @@ def products_row(products: Products, *, job: Job | None = None) -> JobProducts:
 def products_load(job: Job) -> dict[str, Any]:
     """A done job's listing: {"lists": {...}, "comment": "..."}; empty for a job not done."""
     if job.status != Status.DONE:
-        return {"lists": {}, "comment": ""}
-    if Job.products.is_cached(job):
+        kept = None
+    elif Job.products.is_cached(job):
         kept = Job.products.related.get_cached_value(job)  # kept by this very request (answered at once)
     else:
         kept = row_get(JobProducts, "job_id", job.pk)
@@ -100,7 +100,8 @@ def _checked_name(name: str) -> str:
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
-    # A job finished twice (a task delivered again) rewrites its files while they may be read.
+    # Files may be rewritten while read: an identical request for a job answered at
+    # once writes them again before it finds the job, and two finishes may race.
     fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
