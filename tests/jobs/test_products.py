@@ -96,3 +96,19 @@ def test_the_migration_moves_lists_kept_on_disk_into_the_registry(settings):
 
     assert products_load(job) == {"lists": {"file_list": ["a.txt"]}, "comment": "from disk"}
     assert not manifest.exists()
+
+
+def test_a_job_ended_while_its_products_were_being_kept_keeps_none(monkeypatch):
+    from jobs import execution
+    from jobs.exceptions import IllegalTransition
+
+    job = _submitted(n=6)
+
+    def ended_meanwhile(**kwargs):
+        raise IllegalTransition(job.job_id, Status.ABORTED, Status.DONE)
+
+    monkeypatch.setattr(execution, "job_move", ended_meanwhile)
+
+    assert job_finish(job_id=job.job_id, products=Products(text_product_list=[{"v": 1}])) is None
+
+    assert not JobProducts.objects.filter(job=job).exists()
