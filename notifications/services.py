@@ -268,13 +268,27 @@ def _room_note(room_id: str, *, error: TransportError | None) -> None:
     room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
     now = timezone.now()
     if error is None:
+        changes = {"state": MatrixRoom.State.JOINED, "last_message_at": now}
         if room.state != MatrixRoom.State.JOINED:
-            room.joined_at = room.joined_at or now
-        room.state, room.last_message_at = MatrixRoom.State.JOINED, now
+            changes["joined_at"] = room.joined_at or now
     else:
-        room.state = error.room_state or room.state
-        room.last_error, room.last_error_at = str(error), now
-    room.save()
+        changes = {"last_error": str(error), "last_error_at": now}
+        if error.room_state:
+            changes["state"] = error.room_state
+    _room_update(room, changes)
+
+
+def _room_update(room: MatrixRoom, changes: dict[str, object]) -> MatrixRoom:
+    """Write only the fields this writer changed.
+
+    The bot and the notification workers note different things about one room at
+    the same time; saving the whole row would put back what the other just changed.
+    """
+    for name, value in changes.items():
+        setattr(room, name, value)
+    if changes:
+        room.save(update_fields=[*changes, "updated_at"])
+    return room
 
 
 def _record_outcome(delivery: Delivery) -> None:
@@ -310,9 +324,8 @@ def _enqueue_send(delivery_id: int) -> None:
 def room_record_invite(*, room_id: str, invited_by: str) -> MatrixRoom:
     """The bot was invited to a room (a re-invite after leaving counts anew)."""
     room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
-    room.state, room.invited_by, room.invited_at = MatrixRoom.State.INVITED, invited_by, timezone.now()
-    room.save()
-    return room
+    changes = {"state": MatrixRoom.State.INVITED, "invited_by": invited_by, "invited_at": timezone.now()}
+    return _room_update(room, changes)
 
 
 def room_record_state(*, room_id: str, state: str, error: str = "") -> MatrixRoom:
@@ -320,13 +333,14 @@ def room_record_state(*, room_id: str, state: str, error: str = "") -> MatrixRoo
     room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
     if room.state == MatrixRoom.State.ENCRYPTED and state == MatrixRoom.State.JOINED:
         return room
-    if state == MatrixRoom.State.JOINED and room.state != MatrixRoom.State.JOINED:
-        room.joined_at = timezone.now()
-    room.state = state
+    changes: dict[str, object] = {}
+    if state != room.state:
+        changes["state"] = state
+        if state == MatrixRoom.State.JOINED:
+            changes["joined_at"] = timezone.now()
     if error:
-        room.last_error, room.last_error_at = error, timezone.now()
-    room.save()
-    return room
+        changes["last_error"], changes["last_error_at"] = error, timezone.now()
+    return _room_update(room, changes)
 
 
 def bot_state_get(*, key: str) -> str:

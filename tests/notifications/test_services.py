@@ -7,7 +7,7 @@ import pytest
 from jobs.models import JobEvent
 from jobs.signals import job_event_recorded
 from notifications.models import Delivery, MatrixRoom, NotificationSettings
-from notifications.services import delivery_resend, delivery_send, notifications_plan
+from notifications.services import delivery_resend, delivery_send, notifications_plan, room_record_state
 from notifications.transports import TransportError
 from tests.notifications.conftest import ALICE, ROOM
 
@@ -211,3 +211,24 @@ def test_a_broken_notification_setup_never_breaks_the_jobs_request(submit, move,
     monkeypatch.setattr("notifications.handlers.notifications_enqueue_for_event", explode)
     job = submit(claims={})
     assert move(job, "done").status == "done"
+
+
+def test_the_bots_room_state_and_a_workers_sent_message_do_not_undo_each_other(submit, move, transport, monkeypatch):
+    """The bot reads a room, a worker notes a message sent there, then the bot writes its state."""
+    MatrixRoom.objects.create(room_id=ROOM, state="joined")
+    read_by_the_bot = MatrixRoom.objects.get(room_id=ROOM)
+    move(submit(claims={"mxroomid": ROOM, "msdone": False}), "done")
+    assert MatrixRoom.objects.get(room_id=ROOM).last_message_at is not None
+
+    monkeypatch.setattr(MatrixRoom.objects, "get_or_create", lambda **_: (read_by_the_bot, False))
+    room_record_state(room_id=ROOM, state="left", error="kicked")
+    room = MatrixRoom.objects.get(room_id=ROOM)
+    assert (room.state, room.last_error) == ("left", "kicked")
+    assert room.last_message_at is not None
+
+
+def test_a_room_the_bot_sees_unchanged_is_not_written(transport):
+    MatrixRoom.objects.create(room_id=ROOM, state="joined")
+    before = MatrixRoom.objects.get(room_id=ROOM).updated_at
+    room_record_state(room_id=ROOM, state="joined")
+    assert MatrixRoom.objects.get(room_id=ROOM).updated_at == before
