@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import connections
 from nio import InviteMemberEvent, JoinResponse, RoomSendResponse
 
 from notifications.bot import MatrixBot, _RetryLater
@@ -35,11 +38,14 @@ class FakeClient:
 
 
 @pytest.fixture
-def bot(configured) -> MatrixBot:
+def bot(configured) -> Iterator[MatrixBot]:
     robot = MatrixBot(sync_timeout_ms=1000, max_backoff_s=8)
     robot.client = FakeClient()
     robot.user_id = BOT
-    return robot
+    yield robot
+    # The bot's ORM work runs in asgiref's long-lived sync thread; its connection
+    # would outlive the test and keep PostgreSQL from dropping the test database.
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
 
 
 def member_event(state_key: str, sender: str = "@alice:localhost") -> InviteMemberEvent:
