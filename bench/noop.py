@@ -9,7 +9,10 @@ def noop(request):
 
 
 def queue(request):
-    """How many tasks wait in the broker (lets the benchmark wait for a quiet system)."""
+    """How many tasks wait in the broker (lets the benchmark wait for a quiet system),
+    and how many jobs exist (lets it check that submissions made new ones)."""
     from django_q.brokers import get_broker
 
-    return JsonResponse({"queued": get_broker().queue_size() or 0})
+    from jobs.models import Job
+
+    return JsonResponse({"queued": get_broker().queue_size() or 0, "jobs": Job.objects.count()})

@@ -15,6 +15,7 @@ Needs `wrk` (Debian package wrk).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -24,12 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"submissions": 0.25, "polls": 0.5, "instr-list": 0.6}
+_runs = itertools.count(1)
 
 
 def main() -> int:
@@ -82,6 +85,13 @@ def _environment(data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Run:
+    rate: float  # requests per second
+    requests: int
+    errors: str
+
+
 def _measure(base: str, done_job: dict, options) -> dict[str, tuple[float, float, str]]:
     poll = (
         f"{base}/run_analysis?instrument=empty&product_type=dummy&query_type=Dummy"
@@ -103,17 +113,31 @@ def _measure(base: str, done_job: dict, options) -> dict[str, tuple[float, float
         noop_runs, runs = [], []
         for _ in range(options.rounds):
             noop_runs.append(_wrk(f"{base}/bench/noop", "errors.lua", options.seconds, options))
-            runs.append(_wrk(url, script, options.seconds, options))
+            jobs_before = _service_counts(base)["jobs"]
+            run = _wrk(url, script, options.seconds, options)
+            if name == "submissions":
+                run = _checked_new_jobs(run, _service_counts(base)["jobs"] - jobs_before)
+            runs.append(run)
             _wait_queue_drained(base)
-        errors = _join(*(e for _, e in noop_runs + runs))
-        results[name] = (max(r for r, _ in runs), max(r for r, _ in noop_runs), errors)
+        errors = _join(*(run.errors for run in noop_runs + runs))
+        results[name] = (max(run.rate for run in runs), max(run.rate for run in noop_runs), errors)
     return results
 
 
-def _wrk(url: str, script: str, seconds: int, options) -> tuple[float, str]:
-    command = ["wrk", "-t2", f"-c{options.connections}", f"-d{seconds}s", "--latency", "-s", script, url]
+def _checked_new_jobs(run: Run, new_jobs: int) -> Run:
+    """Every submission must have made a job of its own, or the run measured joins."""
+    if new_jobs >= run.requests:
+        return run
+    return replace(run, errors=_join(run.errors, f"{run.requests} submissions made only {new_jobs} new jobs"))
+
+
+def _wrk(url: str, script: str, seconds: int, options) -> Run:
+    # A fresh tag per run: submit.lua makes its jobs' names from it.
+    tag = f"run{next(_runs)}-{os.getpid()}-{time.time_ns()}"
+    command = ["wrk", "-t2", f"-c{options.connections}", f"-d{seconds}s", "--latency", "-s", script, url, "--", tag]
     output = subprocess.run(command, cwd=ROOT / "bench", capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests_done = int(re.search(r"(\d+) requests in", output).group(1))
     errors = []
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
@@ -121,7 +145,7 @@ def _wrk(url: str, script: str, seconds: int, options) -> tuple[float, str]:
     counted = re.search(r"errors: connect=(\d+) read=(\d+) write=(\d+) status=(\d+) timeout=(\d+)", output)
     if counted and any(int(n) for n in counted.groups()):
         errors.append(counted.group(0))
-    return rate, ", ".join(errors)
+    return Run(rate, requests_done, ", ".join(errors))
 
 
 def _report(results: dict[str, tuple[float, float, str]], options) -> int:
@@ -157,9 +181,13 @@ def _wait_queue_drained(base: str, timeout_s: float = 300) -> None:
     """Let the workers finish what a scenario queued, so it does not load the next one."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if requests.get(f"{base}/bench/queue", timeout=10).json()["queued"] == 0:
+        if _service_counts(base)["queued"] == 0:
             return
         time.sleep(1)
+
+
+def _service_counts(base: str) -> dict[str, int]:
+    return requests.get(f"{base}/bench/queue", timeout=10).json()
 
 
 def _wait_healthy(base: str) -> None:

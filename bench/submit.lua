@@ -1,4 +1,8 @@
--- Each request asks for a new job: the source name carries a per-thread counter.
+-- Each request asks for a new job: the source name carries the run's tag (wrk's
+-- first argument after "--"), the thread and a per-thread counter. Lua's
+-- unseeded random numbers repeat from one wrk run to the next, so they cannot
+-- tell runs apart: without the tag, a later run would ask for the jobs of an
+-- earlier one and measure joins instead of new jobs.
 local threads = {}
 local thread_id = 0
 
@@ -10,7 +14,7 @@ end
 
 function init(args)
   counter = 0
-  prefix = "t" .. tostring(tid) .. "-" .. tostring(math.random(1, 1e9)) .. "-"
+  prefix = (args[1] or tostring(os.time())) .. "-t" .. tostring(tid) .. "-"
 end
 
 function request()
