@@ -196,7 +196,7 @@ def _wait_healthy(base: str) -> None:
         try:
             if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting
             pass
         time.sleep(0.3)
     raise RuntimeError("the service never became healthy")

@@ -1,7 +1,9 @@
 """Prepared INSERTs store exactly what the ORM would, and upsert on request."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent, JobProducts
@@ -77,3 +79,26 @@ def test_a_family_that_fails_halfway_leaves_nothing_behind():
         row_family_insert(_job(), twins)
     assert not Job.objects.exists()
     assert not JobEvent.objects.exists()
+
+
+def test_statements_show_up_wherever_queries_are_watched():
+    # Watching queries (DEBUG, the query-counting test tools) sends them through
+    # Django's cursor, which records them; the results are the same.
+    with CaptureQueriesContext(connection) as watched:
+        job = row_family_insert(_job(), [JobEvent(kind="status", status="submitted", message="seen")])
+        found = job_by_job_id(job.job_id)
+    statements = [query["sql"] for query in watched.captured_queries]
+    assert any(sql.startswith('INSERT INTO "jobs_job"') for sql in statements)
+    assert any(sql.startswith('INSERT INTO "jobs_jobevent"') for sql in statements)
+    assert any(sql.startswith("SELECT") and job.job_id in sql for sql in statements)
+    assert (found.pk, found.params, found.events.get().message) == (job.pk, job.params, "seen")
+
+
+def test_a_broken_transaction_refuses_prepared_statements_as_the_orm_does():
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        connection.needs_rollback = True
+        with pytest.raises(TransactionManagementError):
+            row_insert(_job())
+        with pytest.raises(TransactionManagementError):
+            Job.objects.create(job_id="d" * 64, instrument="empty", product_type="echo")

@@ -111,3 +111,27 @@ def test_in_memory_databases_need_no_lock_file():
     lock.acquire(None)
     lock.release(None)
     assert lock._files == {}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("watched", [False, True])
+def test_a_transaction_takes_sqlites_write_lock_at_once_whether_or_not_queries_are_watched(watched):
+    import sqlite3
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite backend's own BEGIN")
+    with CaptureQueriesContext(connection) as captured:
+        connection.force_debug_cursor = watched
+        with transaction.atomic():
+            # Before any statement of ours: BEGIN IMMEDIATE already holds SQLite's write lock.
+            other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+    begins = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("BEGIN")]
+    assert begins == (["BEGIN IMMEDIATE"] if watched else [])
