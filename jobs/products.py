@@ -70,6 +70,10 @@ def products_load(job: Job) -> dict[str, Any]:
         kept = Job.products.related.get_cached_value(job)  # kept by this very request (answered at once)
     else:
         kept = row_get(JobProducts, "job_id", job.pk)
+        if kept is not None:
+            # A done job's lists never change: later reads through this instance
+            # (a download of N files checks each name) need no query.
+            Job.products.related.set_cached_value(job, kept)
     return {"lists": kept.lists, "comment": kept.comment} if kept else {"lists": {}, "comment": ""}
 
 

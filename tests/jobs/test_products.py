@@ -4,7 +4,7 @@ import pytest
 
 from instruments.base import Products
 from jobs.execution import job_finish, job_submit
-from jobs.models import JobProducts
+from jobs.models import Job, JobProducts
 from jobs.products import product_file_path, product_files, products_dir, products_load
 from jobs.services import job_get_or_create, job_move
 from jobs.states import Status
@@ -112,3 +112,14 @@ def test_a_job_ended_while_its_products_were_being_kept_keeps_none(monkeypatch):
     assert job_finish(job_id=job.job_id, products=Products(text_product_list=[{"v": 1}])) is None
 
     assert not JobProducts.objects.filter(job=job).exists()
+
+
+def test_a_download_of_many_files_reads_the_lists_once(django_assert_num_queries):
+    job = _submitted(n=3)
+    names = [f"part-{n}.txt" for n in range(5)]
+    job_finish(job_id=job.job_id, products=Products(files={name: name.encode() for name in names}))
+    done = Job.objects.get(pk=job.pk)
+
+    with django_assert_num_queries(1):
+        paths = [product_file_path(done, name) for name in product_files(done)]
+    assert [path.read_bytes() for path in paths] == [name.encode() for name in names]
