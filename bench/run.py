@@ -3,12 +3,14 @@
 Starts the service as `make run` does (gunicorn with 2 workers, 2 threads each,
 plus the django-q2 cluster) on a fresh data directory, drives it with `wrk` on
 loopback, and prints requests per second and the ratio to the no-op view
-measured right before each scenario. Exits 1 when a target is missed or any
-request failed.
+measured in rounds interleaved with each scenario. Exits 1 when a target is
+missed, any request failed, or a submission run made fewer new jobs than it
+had answers.
 
-    .venv/bin/python bench/run.py [--seconds 8] [--connections 8]
+    .venv/bin/python bench/run.py [--seconds 8] [--connections 16] [--rounds 3]
 
-Uses DISPATCHER_DATABASE_URL / DISPATCHER_REDIS_URL when set (else SQLite + ORM broker).
+Uses DISPATCHER_DATABASE_URL / DISPATCHER_REDIS_URL when set (else SQLite + ORM
+broker); the jobs it makes stay in that database.
 Needs `wrk` (Debian package wrk).
 """
 
