@@ -67,7 +67,8 @@ def products_load(job: Job) -> dict[str, Any]:
     if job.status != Status.DONE:
         kept = None
     elif Job.products.is_cached(job):
-        kept = Job.products.related.get_cached_value(job)  # kept by this very request (answered at once)
+        # Kept by this very request (answered at once), or read before through this instance.
+        kept = Job.products.related.get_cached_value(job)
     else:
         kept = row_get(JobProducts, "job_id", job.pk)
         if kept is not None:

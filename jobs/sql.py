@@ -27,6 +27,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import CharField, Field, Model, TextField
 from django.utils import timezone
 
+from dispatcher_site.queries import queries_watched
 from jobs.models import Job
 
 M = TypeVar("M", bound=Model)
@@ -127,12 +128,12 @@ def _execute(db: BaseDatabaseWrapper, row: M, statement: _Insert, params: list[A
 def _cursor(db: BaseDatabaseWrapper) -> Iterator[tuple[Any, bool]]:
     """A cursor, and whether it is the driver's own (which takes the driver's placeholders).
 
-    Django's wrapper is kept whenever something watches queries (DEBUG, the
-    test tools that count queries, execute wrappers). The driver's cursor gets
+    Django's wrapper is kept whenever something watches queries (see
+    ``queries_watched``). The driver's cursor gets
     what the wrapper would have given: the thread and transaction checks, and
     the driver's errors raised as Django's (an IntegrityError stays one).
     """
-    if db.queries_logged or db.execute_wrappers:
+    if queries_watched(db):
         with db.cursor() as cursor:
             yield cursor, False
         return

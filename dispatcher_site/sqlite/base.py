@@ -22,6 +22,8 @@ import threading
 
 from django.db.backends.sqlite3 import base
 
+from dispatcher_site.queries import queries_watched
+
 
 class _WriteLock:
     """One writer at a time among the threads and processes that use a database file."""
@@ -78,7 +80,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _begin(self) -> None:
-        if self.queries_logged or self.execute_wrappers:
+        if queries_watched(self):
             super()._start_transaction_under_autocommit()  # through Django's cursor, which records it
             return
         # Straight to the driver: Django's cursor wrapper costs more than the BEGIN itself.

@@ -102,3 +102,17 @@ def test_a_broken_transaction_refuses_prepared_statements_as_the_orm_does():
             row_insert(_job())
         with pytest.raises(TransactionManagementError):
             Job.objects.create(job_id="d" * 64, instrument="empty", product_type="echo")
+
+
+def test_execute_wrappers_see_the_prepared_statements():
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql.split(" (")[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        job = row_insert(_job())
+        assert job_by_job_id(job.job_id).pk == job.pk
+    assert seen[0] == 'INSERT INTO "jobs_job"'
+    assert seen[1].startswith("SELECT")

@@ -227,7 +227,7 @@ def test_the_bots_room_state_and_a_workers_sent_message_do_not_undo_each_other(s
     assert room.last_message_at is not None
 
 
-def test_a_room_the_bot_sees_unchanged_is_not_written(transport):
+def test_a_room_the_bot_sees_unchanged_is_not_written():
     MatrixRoom.objects.create(room_id=ROOM, state="joined")
     before = MatrixRoom.objects.get(room_id=ROOM).updated_at
     room_record_state(room_id=ROOM, state="joined")
