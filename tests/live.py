@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -15,6 +16,29 @@ from django.conf import settings
 from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen, log_tail: Callable[[], str], *, timeout_s: float
+) -> requests.Response:
+    """The first 200 answer of a freshly started service at ``url``.
+
+    Refused connections and slow answers both mean workers still booting (the first
+    request imports what it uses). RuntimeError, with the log's tail, when the
+    process exits or ``timeout_s`` passes.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode}:\n{log_tail()}")
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"no healthy answer from {url}:\n{log_tail()}")
 
 
 def test_database_url() -> str:
@@ -100,14 +124,4 @@ class LiveService:
         return self.log_path.read_text()[-chars:]
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):  # workers still booting
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"the service never became healthy:\n{self.log_tail()}")
+        wait_healthy(f"{self.url}/healthz", self.process, self.log_tail, timeout_s=90)

@@ -3,11 +3,13 @@
 import os
 import signal
 import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.live import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -22,7 +24,7 @@ def test_make_run_answers_healthz_and_stops_on_sigterm(tmp_path, port):
         ["make", "run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        body = _wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log)
+        body = wait_healthy(f"http://127.0.0.1:{port}/healthz", process, _tail(log), timeout_s=120).json()
         assert body["status"] == "ok"
         assert body["database"] == {"state": "ok", "vendor": "sqlite"}
         assert body["broker"] == {"state": "ok", "kind": "orm"}
@@ -39,18 +41,9 @@ def test_make_run_answers_healthz_and_stops_on_sigterm(tmp_path, port):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, log) -> dict:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"make run exited early with {process.returncode}:\n{log.read()[-3000:]}")
-        try:
-            response = requests.get(url, timeout=2)
-            if response.status_code == 200:
-                return response.json()
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    log.seek(0)
-    pytest.fail(f"no healthy answer from {url}:\n{log.read()[-3000:]}")
+def _tail(log) -> Callable[[], str]:
+    def read() -> str:
+        log.seek(0)
+        return log.read()[-3000:]
+
+    return read
