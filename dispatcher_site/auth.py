@@ -29,6 +29,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import Token
 
+from dispatcher_site.errors import ServiceError
 from dispatcher_site.tokens import token_backend
 
 logger = logging.getLogger(__name__)
@@ -46,39 +47,45 @@ _RELOGIN = (
 # --- errors -----------------------------------------------------------------------------------
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     """Base of the authentication and authorization errors; ``message`` is safe to show users."""
 
     status_code = 403
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "forbidden"
 
 
 class TokenRequired(AuthError):
+    code = "token_required"
+
     def __init__(self, what: str = "make this request"):
         super().__init__(f"A token is needed to {what}; please log in and resubmit the request with your token.")
 
 
 class TokenExpired(AuthError):
+    code = "token_expired"
+
     def __init__(self) -> None:
         super().__init__(f"The token provided is expired, {_RELOGIN}")
 
 
 class TokenInvalid(AuthError):
+    code = "token_invalid"
+
     def __init__(self, reason: str):
         super().__init__(f"The token provided is not valid, {reason}; {_RELOGIN}")
 
 
 class TokenMalformed(AuthError):
     status_code = 400
+    code = "token_malformed"
 
     def __init__(self, reason: str = "it is not a JSON Web Token (three base64url parts separated by dots)"):
         super().__init__(f"The token provided is malformed: {reason}. Please check that the whole token was sent.")
 
 
 class RolesMissing(AuthError):
+    code = "roles_missing"
+
     def __init__(self, missing: list[str], *, what: str):
         super().__init__(
             f"Unfortunately, your privileges are not sufficient for {what}; "
@@ -102,6 +109,8 @@ class Caller:
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # The raw token: kept out of repr so that it cannot reach a log line or an error page.
     token: str | None = field(default=None, repr=False, compare=False, hash=False)
+    # A staff member logged in to the admin (no token): may read every job's page.
+    is_staff: bool = False
 
     @classmethod
     def public(cls) -> Caller:
@@ -250,20 +259,33 @@ def _bearer(request: Any) -> str | None:
     return value.strip()
 
 
-def caller_from_request(request: HttpRequest) -> Caller:
+def caller_from_request(request: HttpRequest, *, staff_session: bool = False) -> Caller:
     """The caller of a request (public without a token); raises an AuthError for a bad token.
 
+    ``staff_session`` lets a request without a token be a staff member logged in
+    to the admin. Only read-only pages opt in: the protocol's endpoints are not
+    protected against cross-site requests, so a session must never act there.
     Remembered on the request, so several callers in one request verify once.
     """
     cached = getattr(request, "_dispatcher_caller", None)
     if cached is not None:
         return cached
     raw = token_from_request(request)
-    caller = Caller.public() if raw is None else caller_from_token(raw)
-    if not caller.is_public:
+    if raw is not None:
+        caller = caller_from_token(raw)
+    elif staff_session and _is_staff(request):
+        caller = Caller(sub=request.user.get_username(), email=request.user.email, is_staff=True)
+    else:
+        caller = Caller.public()
+    if raw is not None:
         user_sync(caller)
     request._dispatcher_caller = caller
     return caller
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
 
 
 # --- the Django user, for the admin -----------------------------------------------------------

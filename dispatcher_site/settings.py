@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Our error values (AuthError, JobError, InstrumentError, ParameterError) as the protocol's error JSON.
-    "EXCEPTION_HANDLER": "jobs.views.rest.rest_exception_handler",
+    "EXCEPTION_HANDLER": "dispatcher_site.rest.rest_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -216,10 +216,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # The protocol's plain Django views, described by hand (jobs.openapi).
+    # The protocol's plain Django views, described by hand (jobs.interfaces.rest.openapi).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "jobs.openapi.protocol_paths_hook",
+        "jobs.interfaces.rest.openapi.protocol_paths_hook",
     ],
     # Swagger UI's assets from drf-spectacular-sidecar, served by the app itself: no CDN (works offline).
     "SWAGGER_UI_DIST": "/api/docs/assets/swagger-ui-dist",

@@ -1,16 +1,15 @@
 """The protocol's token endpoints: re-signing a caller's token with a later expiry or new options.
 
 Both answer the new token as text/plain (what oda-api reads) and errors as the
-protocol's JSON. A token is a secret: it never appears in a log line or an
+protocol's JSON (``jobs.interfaces.oda.errors``): they are served beside it, at / and
+under /dispatch-data/. A token is a secret: it never appears in a log line or an
 error, and the answers are not cached.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -18,16 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from dispatcher_site.auth import (
-    ROLE_REFRESH_TOKENS,
-    AuthError,
-    Caller,
-    TokenRequired,
-    caller_from_request,
-    require_roles,
-)
-from dispatcher_site.errors import exception_response
+from dispatcher_site.auth import ROLE_REFRESH_TOKENS, Caller, TokenRequired, caller_from_request, require_roles
+from dispatcher_site.errors import InvalidRequest
 from dispatcher_site.tokens import token_refresh, token_update_options
+from jobs.interfaces.oda.errors import oda_errors
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +31,6 @@ TEXT_OPTIONS = ("mxroomid",)
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
-
-
-class BadParameter(Exception):
-    """A token endpoint's parameter that cannot be used (400); names the parameter, never echoes values."""
-
-    status_code = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-def _protocol_errors(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        try:
-            return view(request)
-        except (AuthError, BadParameter) as exc:
-            return exception_response(exc)
-
-    return wrapper
 
 
 def _token_text(token: str) -> HttpResponse:
@@ -74,7 +46,7 @@ def _caller_with_token(request: HttpRequest, *, what: str) -> Caller:
 
 @require_GET
 @never_cache
-@_protocol_errors
+@oda_errors
 def refresh_token(request: HttpRequest) -> HttpResponse:
     """``?token=&refresh_interval=``: the token valid ``refresh_interval`` s longer (role refresh-tokens)."""
     caller = _caller_with_token(request, what="refresh a token")
@@ -87,7 +59,7 @@ def refresh_token(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @never_cache
-@_protocol_errors
+@oda_errors
 def update_token_email_options(request: HttpRequest) -> HttpResponse:
     """``?token=&msdone=&mssub=&...``: the token with those notification options set, expiry unchanged."""
     caller = _caller_with_token(request, what="update a token")
@@ -106,12 +78,12 @@ def refresh_interval_parse(raw: str | None) -> float:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds <= 0:
-        raise BadParameter("refresh_interval must be a positive number of seconds.")
+        raise InvalidRequest("refresh_interval must be a positive number of seconds.")
     return seconds
 
 
 def token_options_parse(params: Any) -> dict[str, Any]:
-    """The notification options present in ``params``, typed; BadParameter names a bad one."""
+    """The notification options present in ``params``, typed; InvalidRequest names a bad one."""
     options: dict[str, Any] = {}
     for name in FLAG_OPTIONS:
         if name in params:
@@ -132,7 +104,7 @@ def _flag(name: str, raw: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise BadParameter(f"{name} must be true or false (or 1 or 0).")
+    raise InvalidRequest(f"{name} must be true or false (or 1 or 0).")
 
 
 def _seconds(name: str, raw: str) -> int:
@@ -141,12 +113,12 @@ def _seconds(name: str, raw: str) -> int:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise BadParameter(f"{name} must be a number of seconds, 0 or more.")
+        raise InvalidRequest(f"{name} must be a number of seconds, 0 or more.")
     return round(seconds)
 
 
 def _text(name: str, raw: str) -> str:
     value = raw.strip()
     if len(value) > 255:
-        raise BadParameter(f"{name} must be at most 255 characters.")
+        raise InvalidRequest(f"{name} must be at most 255 characters.")
     return value

@@ -9,8 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispatcher_site import token_views
 from dispatcher_site.health import healthz
-from jobs.api_urls import page_urlpatterns, rest_urlpatterns
-from jobs.urls import protocol_urlpatterns
+from jobs.interfaces.oda.urls import protocol_urlpatterns
+from jobs.interfaces.page.urls import page_urlpatterns
+from jobs.interfaces.rest.urls import rest_urlpatterns
 
 _SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
@@ -35,7 +36,7 @@ urlpatterns += [
     path("", include(token_urlpatterns + protocol_urlpatterns)),
     path("dispatch-data/", include(token_urlpatterns + protocol_urlpatterns)),
 ]
-urlpatterns += [path("uws/", include("jobs.uws.urls"))]  # IVOA UWS 1.1 at /uws/jobs
+urlpatterns += [path("uws/", include("jobs.interfaces.uws.urls"))]  # IVOA UWS 1.1 at /uws/jobs
 
 if settings.BENCH_ENDPOINTS:
     from bench import noop

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from instruments.base import AdapterError
+from instruments.backends import backend_check
 from instruments.exceptions import UnknownInstrument
 from instruments.models import Instrument
 from instruments.registry import instrument_get, kind_problem, kinds_available
@@ -71,14 +71,12 @@ class InstrumentAdmin(admin.ModelAdmin):
 
 
 def _backend_state(name: str) -> tuple[int, str]:
-    """(message level, text) of one instrument's adapter.check()."""
+    """(message level, text) of one instrument's backend check."""
     try:
         handle = instrument_get(name)
     except UnknownInstrument:
         return messages.WARNING, "not checked: disabled, or its kind is unavailable"
-    try:
-        return messages.SUCCESS, f"up ({handle.adapter.check() or 'ok'})"
-    except AdapterError as error:
-        return messages.ERROR, f"DOWN: {error.message}"
-    except Exception as error:  # an adapter bug must not turn the admin page into a 500
-        return messages.ERROR, f"DOWN: the adapter's check failed: {type(error).__name__}: {error}"
+    result = backend_check(handle)
+    if result.ok:
+        return messages.SUCCESS, f"up ({result.text})"
+    return messages.ERROR, f"DOWN: {result.text}"

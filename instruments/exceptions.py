@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dispatcher_site.errors import ServiceError
 from instruments.parameters import ParameterError
 
 
-class InstrumentError(Exception):
+class InstrumentError(ServiceError):
     """Base of every error the instruments app raises on purpose."""
 
     status_code = 400
+    code = "instrument_error"
 
 
 class UnknownInstrument(InstrumentError):
+    code = "unknown_instrument"
+
     def __init__(self, name: str, installed: Iterable[str]):
         self.name = name
         self.installed_instruments = sorted(installed)
@@ -25,7 +29,15 @@ class UnknownInstrument(InstrumentError):
         super().__init__(f"Instrument {name!r} is not installed; installed instruments: {listed}.")
 
 
+class InstrumentNotFound(UnknownInstrument):
+    """An unknown instrument named as a resource (a URL path), not as a request's field."""
+
+    status_code = 404
+
+
 class UnknownProduct(InstrumentError):
+    code = "unknown_product"
+
     def __init__(self, instrument: str, product_type: str, products: Iterable[str]):
         self.instrument = instrument
         self.product_type = product_type
@@ -37,6 +49,8 @@ class UnknownProduct(InstrumentError):
 class QueryTypeRefused(InstrumentError):
     """A product that answers only some query types (``dummy`` needs ``Dummy``)."""
 
+    code = "query_type_refused"
+
     def __init__(self, instrument: str, product_type: str, query_type: str, allowed: Iterable[str]):
         self.query_type = query_type
         listed = ", ".join(sorted(allowed))
@@ -45,4 +59,11 @@ class QueryTypeRefused(InstrumentError):
         )
 
 
-__all__ = ["InstrumentError", "ParameterError", "QueryTypeRefused", "UnknownInstrument", "UnknownProduct"]
+__all__ = [
+    "InstrumentError",
+    "InstrumentNotFound",
+    "ParameterError",
+    "QueryTypeRefused",
+    "UnknownInstrument",
+    "UnknownProduct",
+]

@@ -17,12 +17,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from jobs.exceptions import IllegalTransition
-from jobs.execution import job_abort
-from jobs.links import job_page_path
-from jobs.maintenance import jobs_remove
+from jobs.errors import IllegalTransition
 from jobs.models import Job, JobEvent
 from jobs.products import products_load
+from jobs.services import job_abort, jobs_remove
+from jobs.signing import job_page_path
 
 
 class JobEventInline(admin.TabularInline):
@@ -50,14 +49,14 @@ class JobAdmin(admin.ModelAdmin):
             None,
             {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message")},
         ),
-        ("When", {"fields": ("created_at", "started_at", "finished_at", "updated_at", "attempts")}),
+        ("When", {"fields": ("created_at", "started_at", "finished_at", "last_report_at", "attempts")}),
         ("Parameters", {"fields": ("parameters",)}),
         ("Products", {"fields": ("stored_products",)}),
         ("Notifications", {"fields": ("deliveries",)}),
     )
     readonly_fields = (
         "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
-        "started_at", "finished_at", "updated_at", "attempts", "parameters", "stored_products", "deliveries",
+        "started_at", "finished_at", "last_report_at", "attempts", "parameters", "stored_products", "deliveries",
     )  # fmt: skip
     inlines = [JobEventInline]
     actions = ("abort", "resend_notifications", "purge")

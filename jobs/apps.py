@@ -7,7 +7,7 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        from jobs.upkeep import schedules_ensure
+        from jobs.scheduling import schedules_ensure
 
         # After every migrate, so a fresh deployment gets its upkeep without a manual step.
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="jobs.schedules_ensure")

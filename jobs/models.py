@@ -27,7 +27,13 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The last sign of life of the job's run: queued, the backend called, or a report
+    # from it. The stale-job sweep measures silence from here, and nothing else moves it
+    # (a notification's outcome is not a sign of the backend's life).
+    last_report_at = models.DateTimeField("last report", null=True, blank=True)
+    # Grows with every change an answer shows (status, events, notification outcomes):
+    # a finished job's answer is built once per version and cached.
+    answer_version = models.PositiveIntegerField(default=0)
     # UWS: the client's own label for the job (RUNID), kept from the request that created it.
     run_id = models.CharField("run id", max_length=100, blank=True, default="")
     # UWS: when the owner deleted the job. An archived job keeps its record and products

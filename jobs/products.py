@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from instruments.base import Products
+from jobs.errors import ProductsUnavailable
 from jobs.models import Job, JobProducts
 from jobs.sql import row_get, row_insert
 from jobs.states import Status
@@ -37,18 +38,21 @@ def products_dir(job_id: str) -> Path:
     return Path(settings.PRODUCTS_DIR) / job_id[:2] / job_id
 
 
-def products_store(*, job: Job, products: Products) -> None:
-    """Keep a job's products: files first, then the lists.
+def products_store_lists(*, job: Job, products: Products) -> None:
+    """Keep a job's product lists; its files must already be kept (products_keep_files).
 
     Call it inside the transaction that ends the job. Lists already there (a
     concurrent finish of the same job, rolled back later) are replaced.
     """
-    products_keep_files(job_id=job.job_id, products=products)
     row_insert(products_row(products, job=job), replace=True)
 
 
 def products_keep_files(*, job_id: str, products: Products) -> None:
-    """Write the product files (if any) into the job's folder, before its lists are kept."""
+    """Write the product files (if any) into the job's folder, before its lists are kept.
+
+    Never inside a transaction: on SQLite that would hold the one write lock while
+    writing files.
+    """
     if not products.files:
         return
     folder = products_dir(job_id)
@@ -87,6 +91,19 @@ def product_file_path(job: Job, name: str) -> Path:
     if name not in product_files(job):
         raise UnsafeFileName(f"no product file {name!r} in this job")
     return products_dir(job.job_id) / _checked_name(name)
+
+
+def product_paths_for_download(job: Job, names: list[str]) -> list[Path]:
+    """The files a download asks for (every file when ``names`` is empty); only a done job's own files."""
+    if job.status != Status.DONE:
+        raise ProductsUnavailable(f"Job {job.job_id} is {job.status}: its products can be downloaded once done.")
+    names = names or product_files(job)
+    if not names:
+        raise ProductsUnavailable(f"Job {job.job_id} has no files to download.")
+    try:
+        return [product_file_path(job, name) for name in names]
+    except UnsafeFileName as error:
+        raise ProductsUnavailable(str(error)) from None
 
 
 def products_remove(job_id: str) -> bool:

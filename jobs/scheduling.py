@@ -1,4 +1,4 @@
-"""Putting work on the django-q2 queue, now or a little later."""
+"""Putting work on the django-q2 queue: now, a little later, or on a recurring schedule."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from django_q.tasks import async_task
 # django-q2's scheduler looks at schedules about every 30 s; a shorter delay is
 # served by a task that sleeps, which holds a worker for at most this long.
 SHORT_DELAY_S = 5.0
+
+# Recurring upkeep (jobs.tasks): name -> (task, minutes between runs).
+SCHEDULES = {
+    "jobs: fail stale jobs": ("jobs.tasks.stale_jobs_fail", 1),
+    "jobs: purge old jobs": ("jobs.tasks.old_jobs_purge", 60),
+}
 
 
 def enqueue(func: str, *args) -> str:
@@ -37,3 +43,12 @@ def enqueue_later(func: str, *args, delay_s: float) -> None:
 def run_after(delay_s: float, func: str, *args) -> None:
     time.sleep(max(0.0, min(delay_s, SHORT_DELAY_S)))
     import_string(func)(*args)
+
+
+def schedules_ensure(**kwargs) -> None:
+    """Create or update the recurring schedules (after every migrate); running it twice changes nothing."""
+    for name, (func, minutes) in SCHEDULES.items():
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+        )

@@ -8,7 +8,7 @@ from django.db import models
 class Status(models.TextChoices):
     # Created but not asked to run yet (UWS phase PENDING): only the UWS interface creates
     # jobs here, and PHASE=RUN moves them on to submitted. An ODA protocol request that
-    # joins a pending job starts it (jobs.submission).
+    # joins a pending job starts it (jobs.services.submission).
     PENDING = "pending"
     SUBMITTED = "submitted"
     PROGRESS = "progress"

@@ -1,19 +1,49 @@
-"""django-q2 task entry points: each parses its arguments and calls one service."""
+"""django-q2 task entry points: each takes ids, calls one service, and is safe to run twice.
+
+The recurring ones run from the schedules in ``jobs.scheduling.SCHEDULES``:
+
+- "jobs: fail stale jobs" ends jobs whose backend has been silent past the
+  instrument's timeout. Failing a job emits its "failed" event, which the
+  notifications app turns into the owner's notice and the incident rooms'
+  (DISPATCHER_MATRIX_INCIDENT_ROOMS); the sweep also logs a warning that names
+  the jobs, for operators reading logs.
+- "jobs: purge old jobs" removes finished jobs older than DISPATCHER_RETENTION_DAYS,
+  rows and product files together.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from jobs import execution
+from django.conf import settings
+
+from jobs.services import running
+from jobs.services.purge import jobs_purge
+
+log = logging.getLogger(__name__)
 
 
 def job_run_task(job_id: str) -> None:
-    execution.job_execute(job_id=job_id)
+    running.job_execute(job_id=job_id)
 
 
 def job_poll_task(job_id: str) -> None:
-    execution.job_poll(job_id=job_id)
+    running.job_poll(job_id=job_id)
 
 
 def job_complete_task(job_id: str, report: dict[str, Any]) -> None:
-    execution.job_complete_from_report(job_id=job_id, report=report)
+    running.job_complete_from_report(job_id=job_id, report=report)
+
+
+def stale_jobs_fail() -> int:
+    """The body of "jobs: fail stale jobs"; returns how many jobs it failed."""
+    failed = running.jobs_fail_stale()
+    if failed:
+        log.warning("incident: %d stale job(s) failed: %s", len(failed), ", ".join(job_id[:12] for job_id in failed))
+    return len(failed)
+
+
+def old_jobs_purge() -> int:
+    """The body of "jobs: purge old jobs"; returns how many jobs it removed."""
+    return jobs_purge(older_than_days=settings.RETENTION_DAYS).jobs

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from jobs.links import job_page_url
 from jobs.models import Job
+from jobs.signing import job_page_url
 
 
 def job_link(job: Job) -> str:

@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dispatcher_site.errors import ServiceError
+
 NONE_MARKER = "\x00"  # how oda-api sends None
 ODA = "http://odahub.io/ontology#"
 
@@ -13,10 +15,11 @@ _TRUE = frozenset({"true", "yes", "on", "1", "t", "y"})
 _FALSE = frozenset({"false", "no", "off", "0", "f", "n"})
 
 
-class ParameterError(ValueError):
+class ParameterError(ServiceError, ValueError):
     """A value a parameter refuses: 'Parameter p wrong value 900: must be at most 800'."""
 
     status_code = 400
+    code = "parameter_invalid"
 
     def __init__(self, name: str, value: Any, reason: str):
         super().__init__(f"Parameter {name} wrong value {value}: {reason}")

@@ -7,11 +7,12 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
+from dispatcher_site.auth import Caller
 from instruments.base import Adapter, AdapterError, Products, RunOutcome
-from jobs import execution
-from jobs.execution import MAX_ATTEMPTS, job_callback, job_execute, job_finish, jobs_fail_stale
 from jobs.models import Job, JobEvent
-from jobs.services import job_get_or_create, job_move
+from jobs.services import job_get_or_create, job_move, job_submit, submission
+from jobs.services import running as execution
+from jobs.services.running import MAX_ATTEMPTS, job_callback, job_execute, job_finish, jobs_fail_stale
 from jobs.states import Status
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +124,7 @@ def test_the_sweep_fails_jobs_whose_backend_went_silent(backend):
     job_move(job_id=silent.job_id, to=Status.PROGRESS)
     job_move(job_id=fresh.job_id, to=Status.PROGRESS)
     # The worker that held `silent` died: nothing has touched it for two minutes.
-    Job.objects.filter(pk=silent.pk).update(updated_at=timezone.now() - timedelta(seconds=120))
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(seconds=120))
     assert jobs_fail_stale() == [silent.job_id]
     silent.refresh_from_db()
     fresh.refresh_from_db()
@@ -144,19 +145,15 @@ def test_a_repeated_done_report_is_recorded_and_changes_nothing(backend):
 
 
 def test_the_owner_asking_again_for_a_running_job_is_recorded_for_notifications(monkeypatch):
-    monkeypatch.setattr(execution, "job_start", lambda job: job)  # keep it queued
-    asked = {
-        "instrument": "empty-async",
-        "product_type": "dummy",
-        "params": {},
-        "query_type": "Dummy",
-        "session_id": "S",
-    }
-    job, created = execution.job_submit(owner="alice@example.org", **asked)
-    again, created_again = execution.job_submit(owner="alice@example.org", **asked)
-    execution.job_submit(owner="", **asked)
-    execution.job_submit(owner="", **asked)
-    assert created and not created_again and again.pk == job.pk
+    monkeypatch.setattr(submission, "job_start", lambda job: job)  # keep it queued
+    asked = {"instrument": "empty-async", "product_type": "dummy", "query_type": "Dummy"}
+    alice = Caller(sub="alice@example.org")
+    first = job_submit(data=asked, caller=alice, session_id="S")
+    again = job_submit(data=asked, caller=alice, session_id="S")
+    job_submit(data=asked, caller=Caller.public(), session_id="S")
+    job_submit(data=asked, caller=Caller.public(), session_id="S")
+    job = first.job
+    assert first.created and not again.created and again.job.pk == job.pk
     resubmissions = JobEvent.objects.filter(data__resubmitted=True)
     assert [e.job_id for e in resubmissions] == [job.pk]
     assert resubmissions[0].status == Status.SUBMITTED

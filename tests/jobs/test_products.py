@@ -2,11 +2,11 @@
 
 import pytest
 
+from dispatcher_site.auth import Caller
 from instruments.base import Products
-from jobs.execution import job_finish, job_submit
 from jobs.models import Job, JobProducts
 from jobs.products import product_file_path, product_files, products_dir, products_load
-from jobs.services import job_get_or_create, job_move
+from jobs.services import job_finish, job_get_or_create, job_move, job_submit
 from jobs.states import Status
 
 pytestmark = pytest.mark.django_db
@@ -38,22 +38,23 @@ def test_finishing_keeps_lists_in_the_registry_and_files_on_disk():
 
 
 def test_a_job_answered_at_once_has_no_folder_when_it_has_no_files():
-    job, created = job_submit(
-        owner="", instrument="empty", product_type="dummy", params={}, query_type="Dummy", session_id="S"
-    )
-    assert created and job.status == Status.DONE
+    asked = {"instrument": "empty", "product_type": "dummy", "query_type": "Dummy"}
+    submitted = job_submit(data=asked, caller=Caller.public(), session_id="S")
+    job = submitted.job
+    assert submitted.created and job.status == Status.DONE
     assert products_load(job)["lists"]["text_product_list"][0]["name"] == "dummy"
     assert not products_dir(job.job_id).exists()
 
 
 def test_asking_again_for_a_job_answered_at_once_keeps_nothing_again():
-    asked = {"owner": "", "instrument": "empty", "product_type": "echo", "query_type": "Real", "session_id": "S"}
-    job, _ = job_submit(**asked, params={"x": 1})
+    asked = {"instrument": "empty", "product_type": "echo", "query_type": "Real", "x": 1}
+    job = job_submit(data=asked, caller=Caller.public(), session_id="S").job
     JobProducts.objects.filter(job=job).update(comment="kept the first time")
 
-    again, created = job_submit(**asked, params={"x": 1})
+    again = job_submit(data=asked, caller=Caller.public(), session_id="S")
 
-    assert not created and again.pk == job.pk
+    assert not again.created and again.job.pk == job.pk
+    again = again.job
     assert products_load(again)["comment"] == "kept the first time"
 
 
@@ -99,8 +100,8 @@ def test_the_migration_moves_lists_kept_on_disk_into_the_registry(settings):
 
 
 def test_a_job_ended_while_its_products_were_being_kept_keeps_none(monkeypatch):
-    from jobs import execution
-    from jobs.exceptions import IllegalTransition
+    from jobs.errors import IllegalTransition
+    from jobs.services import running as execution
 
     job = _submitted(n=6)
 

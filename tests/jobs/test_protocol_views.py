@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from instruments.base import Products
-from jobs.callbacks import callback_url
-from jobs.execution import job_finish
 from jobs.models import Job, JobEvent
 from jobs.services import job_get_or_create
+from jobs.services.running import job_finish
+from jobs.signing import callback_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

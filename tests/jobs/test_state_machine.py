@@ -1,8 +1,9 @@
 import pytest
 
-from jobs.exceptions import IllegalTransition, JobNotFound
+from jobs.errors import IllegalTransition, JobNotFound
 from jobs.models import JobEvent
-from jobs.services import job_get_or_create, job_move, job_report_progress
+from jobs.services import job_get_or_create, job_move
+from jobs.services.records import job_report_progress
 from jobs.states import Status
 
 pytestmark = pytest.mark.django_db

@@ -76,7 +76,7 @@ def test_submitted_is_sent_when_asked_and_at_most_once_per_interval(
 def test_the_owner_asking_again_notifies_submitted_again_once_the_interval_passed(
     submit, move, transport, django_capture_on_commit_callbacks
 ):
-    from jobs.services import job_record_resubmitted
+    from jobs.services.records import job_record_resubmitted
 
     job = submit(claims={"mssub": True, "intsub": 3600, "msdone": False})
     move(job, "progress")  # the job runs: its status events now say progress

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from dispatcher_site.auth import user_sync_forget
 from instruments.base import Products
-from jobs.execution import job_finish
 from jobs.models import Job
 from jobs.services import job_get_or_create, job_move
+from jobs.services.running import job_finish
 from jobs.states import Status
 from tests.conftest import ALICE
 

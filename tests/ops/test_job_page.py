@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 
-from jobs.links import LINK_PARAM, job_link_sign, job_page_path, job_page_url
+from jobs.signing import LINK_PARAM, job_link_sign, job_page_path, job_page_url
 from jobs.states import Status
 from notifications.links import job_link
 from notifications.messages import message_for_email

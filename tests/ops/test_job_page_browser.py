@@ -16,10 +16,11 @@ import pytest
 import requests
 
 from instruments.base import Products
-from jobs.execution import job_finish
-from jobs.links import LINK_PARAM, job_link_sign, job_page_path
 from jobs.products import products_remove
-from jobs.services import job_get_or_create, job_move, job_report_progress
+from jobs.services import job_get_or_create, job_move
+from jobs.services.records import job_report_progress
+from jobs.services.running import job_finish
+from jobs.signing import LINK_PARAM, job_link_sign, job_page_path
 from jobs.states import Status
 from tests.conftest import ALICE
 

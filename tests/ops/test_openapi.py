@@ -8,7 +8,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from jobs.openapi import plain_routes
+from jobs.interfaces.rest.openapi import plain_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_every_route_is_described_including_the_protocol(client):
     answer = paths["/run_analysis"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer == {"$ref": "#/components/schemas/ProtocolAnswer"}
     missing = [route for route, _ in plain_routes() if route not in paths]
-    assert not missing, f"plain views without an OpenAPI description (add them to jobs.openapi.OPERATIONS): {missing}"
+    assert not missing, f"plain views without an OpenAPI description (add them to openapi.OPERATIONS): {missing}"
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 

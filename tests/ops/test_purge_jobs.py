@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from jobs.maintenance import jobs_purge
 from jobs.models import Job, JobEvent
 from jobs.products import products_dir
+from jobs.services.purge import jobs_purge
 from jobs.states import Status
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ def test_one_line_per_request_with_the_job_id_and_no_query_string(client, caplog
 
 
 def test_the_job_page_logs_its_job_id_but_not_the_link(client, caplog, make_job):
-    from jobs.links import job_link_sign
+    from jobs.signing import job_link_sign
 
     job = make_job()
     link = job_link_sign(job.job_id)

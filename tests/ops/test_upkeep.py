@@ -11,8 +11,9 @@ from django_q.models import Schedule
 
 from jobs.models import Job
 from jobs.products import products_dir
+from jobs.scheduling import SCHEDULES, schedules_ensure
 from jobs.states import Status
-from jobs.upkeep import SCHEDULES, old_jobs_purge, schedules_ensure, stale_jobs_fail
+from jobs.tasks import old_jobs_purge, stale_jobs_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_schedules_are_created_once_however_often_it_runs():
     second = {s.name: (s.pk, s.func, s.minutes) for s in Schedule.objects.all()}
     assert first == second
     assert set(first) == {"jobs: fail stale jobs", "jobs: purge old jobs"}
-    assert first["jobs: purge old jobs"][1] == "jobs.upkeep.old_jobs_purge"
+    assert first["jobs: purge old jobs"][1] == "jobs.tasks.old_jobs_purge"
 
 
 def test_a_changed_schedule_is_put_back():
@@ -59,8 +60,8 @@ def test_the_stale_schedule_fails_silent_jobs_with_an_incident_line(
 ):
     silent = make_job(status=Status.PROGRESS)
     lively = make_job(status=Status.PROGRESS)
-    Job.objects.filter(pk=silent.pk).update(updated_at=timezone.now() - timedelta(hours=2))
-    with caplog.at_level(logging.WARNING, logger="jobs.upkeep"), django_capture_on_commit_callbacks() as signals:
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2))
+    with caplog.at_level(logging.WARNING, logger="jobs.tasks"), django_capture_on_commit_callbacks() as signals:
         assert stale_jobs_fail() == 1
     silent.refresh_from_db()
     lively.refresh_from_db()

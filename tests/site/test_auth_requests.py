@@ -17,7 +17,7 @@ from dispatcher_site.auth import (
     caller_from_request,
     caller_of,
 )
-from dispatcher_site.errors import exception_response
+from jobs.interfaces.oda.errors import oda_error_response
 from tests.site.tokenkit import sign
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +141,9 @@ def test_drf_refuses_a_malformed_token_with_400():
 
 
 def test_an_auth_error_becomes_the_protocol_error_body():
-    response = exception_response(TokenExpired())
+    response = oda_error_response(RequestFactory().get("/run_analysis"), TokenExpired())
     assert response.status_code == 403
     body = json.loads(response.content)
     assert body["error"] == body["error_message"] == TokenExpired().message
     assert body["exit_status"] == {"status": 1, "message": body["error"], "error_message": body["error"]}
+    assert body["error_code"] == "token_expired"

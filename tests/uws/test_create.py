@@ -7,7 +7,7 @@ from django.conf import settings
 
 from dispatcher_site.tokens import token_issue
 from jobs.models import Job
-from jobs.services import job_archive
+from jobs.services.records import job_set_archived
 from jobs.states import Status
 from tests.uws.conftest import NS, Uws, phase_of
 
@@ -69,7 +69,7 @@ def test_a_protocol_request_joining_a_pending_job_starts_it(client, alice, as_al
 
 def test_creating_again_a_deleted_job_brings_it_back(as_alice, valid_xml):
     job_id = as_alice.create(src_name="Crab")
-    job_archive(job_id=job_id)
+    job_set_archived(job_id=job_id, archived=True)
     assert as_alice.create(src_name="Crab") == job_id
     assert Job.objects.get(job_id=job_id).archived_at is None
     assert len(valid_xml(as_alice.get()).findall("uws:jobref", NS)) == 1

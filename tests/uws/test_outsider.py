@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from instruments.base import Products
-from jobs.execution import job_finish
 from jobs.models import Job
 from jobs.services import job_move
+from jobs.services.running import job_finish
 from jobs.states import Status
 from tests.uws.conftest import Uws
 

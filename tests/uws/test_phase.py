@@ -55,7 +55,7 @@ def test_abort_ends_a_pending_or_running_job(as_alice, valid_xml, started):
     assert as_alice.post(f"/{job_id}/phase", PHASE="ABORT").status_code == 303
     root = valid_xml(as_alice.get(f"/{job_id}"))
     assert phase_of(root) == "ABORTED"
-    assert root.find("uws:errorSummary/uws:message", NS).text == "Aborted on request."
+    assert root.find("uws:errorSummary/uws:message", NS).text == "Aborted on request of alice@example.org."
     assert as_alice.post(f"/{job_id}/phase", PHASE="ABORT").status_code == 303, "aborting twice is harmless"
     assert as_alice.post(f"/{job_id}/phase", PHASE="RUN").status_code == 303
     assert Job.objects.get(job_id=job_id).status == Status.ABORTED, "an aborted job never runs"

@@ -11,11 +11,11 @@ from django.conf import settings
 
 from instruments.base import Products
 from instruments.registry import instrument_get
-from jobs.execution import job_fail, job_finish
+from jobs.interfaces.uws.render import iso_time
 from jobs.models import Job
 from jobs.services import job_move
+from jobs.services.running import job_fail, job_finish
 from jobs.states import Status
-from jobs.uws.render import iso_time
 from tests.uws.conftest import NS, SLOW
 
 pytestmark = pytest.mark.django_db(transaction=True)

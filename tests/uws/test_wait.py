@@ -8,9 +8,9 @@ import time
 import pytest
 from django.db import connection
 
+from jobs.interfaces.uws import waiting
 from jobs.services import job_move
 from jobs.states import Status
-from jobs.uws import waiting
 from tests.uws.conftest import SLOW, phase_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

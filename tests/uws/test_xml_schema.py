@@ -6,8 +6,9 @@ import pytest
 import xmlschema
 
 from instruments.base import Products
-from jobs.execution import job_finish
-from jobs.services import job_archive, job_get_or_create, job_move
+from jobs.services import job_get_or_create, job_move
+from jobs.services.records import job_set_archived
+from jobs.services.running import job_finish
 from jobs.states import Status
 from tests.uws.conftest import NS, UWS_NS, Uws, phase_of
 
@@ -101,7 +102,7 @@ def test_a_public_job_has_a_nil_owner(client, valid_xml):
 
 def test_an_archived_job_keeps_its_former_phase_in_job_info(as_alice, valid_xml):
     job = make_job(status=Status.DONE)
-    job_archive(job_id=job.job_id)
+    job_set_archived(job_id=job.job_id, archived=True)
     root = valid_xml(as_alice.get(f"/{job.job_id}"))
     assert phase_of(root) == "ARCHIVED"
     assert root.find("uws:jobInfo/archivedPhase", NS).text == "COMPLETED"

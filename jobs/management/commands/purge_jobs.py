@@ -2,8 +2,8 @@ import math
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.maintenance import PURGEABLE, jobs_purge
-from jobs.management.progress import ProgressBar
+from dispatcher_site.progress import ProgressBar
+from jobs.services import PURGEABLE, jobs_purge
 
 LISTED_MAX = 50
 

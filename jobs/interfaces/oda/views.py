@@ -1,0 +1,122 @@
+"""The ODA protocol endpoints (docs/protocol.md), served at / and under /dispatch-data/.
+
+Each view parses the request, authenticates the caller, calls one service or
+the access gate, and renders the protocol's JSON (``answers``). Errors leave
+through the protocol's one renderer (``errors.oda_errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dispatcher_site.auth import Caller, caller_from_request
+from jobs.access import Use, job_access
+from jobs.interfaces import downloads
+from jobs.interfaces.oda import inspection
+from jobs.interfaces.oda.answers import job_answer
+from jobs.interfaces.oda.errors import oda_errors, visible_instrument_names
+from jobs.models import Job
+from jobs.services import instrument_for_caller, job_callback, job_submit
+from jobs.signing import SIGNATURE_PARAM
+
+log = logging.getLogger(__name__)
+
+
+def request_data(request: HttpRequest) -> dict[str, Any]:
+    """GET and form POST fields as one flat dict (the last value of a repeated field wins)."""
+    data = {key: request.GET.get(key) for key in request.GET}
+    if request.method == "POST":
+        data.update({key: request.POST.get(key) for key in request.POST})
+    return data
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@oda_errors
+def run_analysis(request: HttpRequest) -> HttpResponse:
+    data = request_data(request)
+    caller = caller_from_request(request)
+    session_id = str(data.get("session_id") or "")
+    if data.get("job_id") and data.get("query_status", "new") != "new":
+        # Identical public requests share a job, so its id (not the session) is what opens it.
+        job = job_access(caller=caller, job_id=data["job_id"])
+        return JsonResponse(job_answer(job, session_id=session_id))
+    submitted = job_submit(data=data, caller=caller, session_id=session_id)
+    job = _wait_briefly(submitted.job)
+    # A job created by this very request has no reports or notices yet.
+    events = [] if submitted.created else None
+    return JsonResponse(job_answer(job, session_id=session_id, comment=submitted.comment, events=events))
+
+
+def _wait_briefly(job: Job) -> Job:
+    """Give a fast backend a moment, so a quick job is answered done at once."""
+    deadline = time.monotonic() + settings.SYNC_ANSWER_WAIT_S
+    while not job.is_terminal and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job.refresh_from_db()
+    return job
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@oda_errors
+def call_back(request: HttpRequest) -> HttpResponse:
+    started = time.monotonic()
+    data = request_data(request)
+    job_id = str(data.get("job_id") or "")
+    job = job_access(caller=Caller.public(), job_id=job_id, use=Use.REPORT, signature=data.get(SIGNATURE_PARAM))
+    job_callback(job_id=job.job_id, report=data)
+    return JsonResponse({"time_spent_s": time.monotonic() - started})
+
+
+@require_GET
+@oda_errors
+def instr_list(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(visible_instrument_names(request, strict=True), safe=False)
+
+
+@require_GET
+@oda_errors
+def meta_data(request: HttpRequest) -> HttpResponse:
+    caller = caller_from_request(request)
+    handle = instrument_for_caller(caller, request.GET.get("instrument"))
+    product_type = request.GET.get("product_type") or None
+    if product_type:
+        handle.product(product_type)
+    return JsonResponse(handle.metadata(product_type), safe=False)
+
+
+@require_GET
+@oda_errors
+def par_names(request: HttpRequest) -> HttpResponse:
+    caller = caller_from_request(request)
+    handle = instrument_for_caller(caller, request.GET.get("instrument"))
+    product_type = request.GET.get("product_type") or ""
+    handle.product(product_type)
+    return JsonResponse(handle.parameter_names(product_type), safe=False)
+
+
+@require_GET
+@oda_errors
+def download_products(request: HttpRequest) -> HttpResponse:
+    job = job_access(caller=caller_from_request(request), job_id=request.GET.get("job_id", ""))
+    return downloads.download_response(job, file_list=request.GET.get("file_list", ""))
+
+
+@require_GET
+@oda_errors
+def inspect_state(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(inspection.inspect(request.GET, caller=caller_from_request(request), everyone=True))
+
+
+@require_GET
+@oda_errors
+def inspect_user_state(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(inspection.inspect(request.GET, caller=caller_from_request(request), everyone=False))

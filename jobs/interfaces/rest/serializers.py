@@ -1,0 +1,170 @@
+"""The REST API's shapes. Serializers only shape data: reads come from selectors, writes go to services."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from instruments.registry import InstrumentHandle
+from jobs.api_code import api_code_for
+from jobs.models import Job, JobEvent
+from jobs.products import products_load
+from jobs.services import QUERY_TYPES
+from jobs.signing import job_page_path
+
+
+class JobEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobEvent
+        fields = ("created_at", "kind", "status", "message", "data")
+        read_only_fields = fields
+
+
+class ProductFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="/download_products link; send your token with it (Bearer or ?token=).")
+
+
+class ProductsSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    files = ProductFileSerializer(many=True)
+    lists = serializers.DictField(help_text="The protocol's product lists (numpy_data_product_list, ...).")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    duration_s = serializers.FloatField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = (
+            "job_id",
+            "owner",
+            "instrument",
+            "product_type",
+            "query_type",
+            "status",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_s",
+            "url",
+            "page_url",
+        )
+        read_only_fields = fields
+
+    def get_url(self, job: Job) -> str:
+        return self._absolute(reverse("api_job_detail", kwargs={"job_id": job.job_id}))
+
+    def get_page_url(self, job: Job) -> str:
+        return self._absolute(job_page_path(job.job_id))
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class JobDetailSerializer(JobSerializer):
+    params = serializers.DictField(read_only=True)
+    events = JobEventSerializer(many=True, read_only=True)
+    products = serializers.SerializerMethodField()
+    api_code = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "params", "events", "products", "api_code")
+        read_only_fields = fields
+
+    @extend_schema_field(ProductsSerializer)
+    def get_products(self, job: Job) -> dict[str, Any]:
+        listing = products_load(job)
+        lists = dict(listing["lists"])
+        files = [
+            {"name": name, "url": self._absolute(_download_path(job, name))} for name in lists.get("file_list", [])
+        ]
+        return {"comment": listing["comment"], "files": files, "lists": lists}
+
+    def get_api_code(self, job: Job) -> str:
+        request = self.context.get("request")
+        base = request.build_absolute_uri("/").rstrip("/") if request is not None else ""
+        return api_code_for(job, url=base)
+
+
+class JobCreateSerializer(serializers.Serializer):
+    instrument = serializers.CharField()
+    product_type = serializers.CharField()
+    query_type = serializers.ChoiceField(choices=QUERY_TYPES, default="Real")
+    params = serializers.DictField(
+        required=False, default=dict, help_text="The instrument parameters, by name (see /api/v1/instruments/)."
+    )
+    session_id = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    units = serializers.CharField(allow_null=True)
+    value = serializers.JSONField(allow_null=True, help_text="The default value.")
+    restrictions = serializers.DictField(help_text="is_optional, min_value, max_value, allowed_values, ...")
+    owl_uri = serializers.CharField(required=False)
+
+
+class ProductSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    query_types = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField())
+    parameters = ParameterSerializer(many=True)
+
+
+class InstrumentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    products = ProductSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The protocol's error body, also used by the REST API."""
+
+    error = serializers.CharField()
+    error_message = serializers.CharField()
+    exit_status = serializers.DictField()
+
+
+def _download_path(job: Job, name: str) -> str:
+    query = urlencode({"job_id": job.job_id, "session_id": job.session_id, "file_list": name})
+    return f"{reverse('download_products')}?{query}"
+
+
+def instrument_data(handle: InstrumentHandle) -> dict[str, Any]:
+    """An instrument, its products and every product's typed parameters (common ones included)."""
+    products = []
+    for name, spec in handle.products().items():
+        described: dict[str, dict[str, Any]] = {}
+        for query in handle.metadata(name):
+            # Each query is a header then one entry per parameter; a product's own entry wins.
+            described.update({entry["name"]: entry for entry in query[1:]})
+        roles = handle.roles | handle.product_roles.get(name, frozenset()) | spec.roles
+        products.append(
+            {
+                "name": name,
+                "description": spec.description,
+                "query_types": sorted(spec.query_types),
+                "roles": sorted(roles),
+                "parameters": list(described.values()),
+            }
+        )
+    return {
+        "name": handle.name,
+        "kind": handle.kind,
+        "description": handle.description,
+        "roles": sorted(handle.roles),
+        "products": products,
+    }

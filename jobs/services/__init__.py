@@ -1,0 +1,61 @@
+"""The application layer of the job registry: every write, each validating then acting.
+
+Interfaces (ODA protocol, REST, UWS, the job page, the admin, commands, tasks)
+import from here and nowhere deeper; reads for a caller go through ``jobs.access``.
+
+- submission: ``job_submit`` (validate, create or join, start), ``job_run`` (start a pending job)
+- running: ``job_execute``, ``job_poll``, ``job_callback``, ``job_finish``, ``job_fail``,
+  ``jobs_fail_stale`` (what tasks and backends drive)
+- control: ``job_abort_for``, ``job_archive_for`` (the owner's or staff's actions), ``job_abort``
+- purge: ``jobs_purge``, ``jobs_remove``
+- records: ``job_record_notification`` (the notifications app keeps its outcomes in the history)
+"""
+
+from jobs.services.control import job_abort, job_abort_for, job_archive_for
+from jobs.services.purge import PURGEABLE, PurgeReport, jobs_purge, jobs_remove
+from jobs.services.records import job_get_or_create, job_move, job_record_notification
+from jobs.services.running import (
+    job_callback,
+    job_complete_from_report,
+    job_execute,
+    job_fail,
+    job_finish,
+    job_poll,
+    jobs_fail_stale,
+)
+from jobs.services.submission import (
+    QUERY_TYPES,
+    Submitted,
+    instrument_for_caller,
+    instrument_resource_for_caller,
+    instruments_for_caller,
+    job_run,
+    job_submit,
+)
+
+__all__ = [
+    "PURGEABLE",
+    "QUERY_TYPES",
+    "PurgeReport",
+    "Submitted",
+    "instrument_for_caller",
+    "instrument_resource_for_caller",
+    "instruments_for_caller",
+    "job_abort",
+    "job_abort_for",
+    "job_archive_for",
+    "job_callback",
+    "job_complete_from_report",
+    "job_execute",
+    "job_fail",
+    "job_finish",
+    "job_get_or_create",
+    "job_move",
+    "job_poll",
+    "job_record_notification",
+    "job_run",
+    "job_submit",
+    "jobs_fail_stale",
+    "jobs_purge",
+    "jobs_remove",
+]

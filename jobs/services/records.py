@@ -1,0 +1,251 @@
+"""The registry's row writes: creating a job, moving it forward, keeping its events.
+
+The other service modules are built on these; nothing outside ``jobs.services``
+calls them, except tests that set up jobs in a given state. Every write to the
+Job and JobEvent tables is here. Each one that changes what an answer shows
+bumps ``Job.answer_version``; only signs of the backend's life move
+``Job.last_report_at``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from instruments.base import Products
+from jobs.errors import IllegalTransition, JobNotFound
+from jobs.models import Job, JobEvent
+from jobs.products import products_row
+from jobs.signals import job_event_recorded
+from jobs.sql import row_family_insert, row_insert
+from jobs.states import ALLOWED_FROM, TERMINAL, Status
+
+log = logging.getLogger("jobs.services")
+
+_STARTS = (Status.SUBMITTED, Status.PENDING)
+
+
+def job_id_compute(
+    *, owner: str, instrument: str, product_type: str, params: dict[str, Any], query_type: str = "Real"
+) -> str:
+    """The protocol's job id: SHA-256 of the canonical JSON of what was asked, and by whom."""
+    asked = {"instrument": instrument, "product_type": product_type, "query_type": query_type, "params": params}
+    canonical = json.dumps(
+        {"owner": owner, **asked},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def job_get_or_create(*, status: Status = Status.SUBMITTED, **asked: Any) -> tuple[Job, bool]:
+    """The job for this request, created in ``status`` (submitted, or pending for UWS) if new.
+
+    ``asked``: owner, instrument, product_type, params, and optionally query_type,
+    session_id, claims, run_id. Safe under concurrent identical calls; an existing
+    job is returned as it is.
+    """
+    if status not in _STARTS:
+        raise ValueError(f"a job cannot start as {status}")
+    job = _job_row(asked, status=status)
+    if status == Status.SUBMITTED:
+        job.last_report_at = timezone.now()  # queued: the sweep's clock starts
+    return _insert_or_get(job, [_status_event(status, f"job {status}")])
+
+
+def job_create_finished(
+    *, outcome: Status, message: str, products: Products | None = None, **asked: Any
+) -> tuple[Job, bool]:
+    """A job whose whole run happened in this request: recorded as submitted, then ended.
+
+    One transaction writes the job, both events and, for a done job, its product
+    lists. Product files, if any, must be written before (jobs.products): no file
+    is written while the database's write lock is held.
+    """
+    if outcome not in TERMINAL:
+        raise ValueError(f"a job cannot be created finished as {outcome}")
+    if products is not None and outcome != Status.DONE:
+        raise ValueError("only a job created done has products")
+    now = timezone.now()
+    job = _job_row(asked, status=outcome)
+    job.message, job.started_at, job.finished_at, job.last_report_at = message, now, now, now
+    events = [_status_event(Status.SUBMITTED, "job submitted"), _status_event(outcome, message or f"job {outcome}")]
+    kept = [products_row(products)] if products is not None else []
+    return _insert_or_get(job, [*events, *kept])
+
+
+def _job_row(asked: dict[str, Any], *, status: Status) -> Job:
+    identity = {key: asked[key] for key in ("owner", "instrument", "product_type", "params")}
+    query_type = asked.get("query_type", "Real")
+    return Job(
+        job_id=job_id_compute(**identity, query_type=query_type),
+        **identity,
+        query_type=query_type,
+        session_id=asked.get("session_id", ""),
+        claims=asked.get("claims") or {},
+        run_id=asked.get("run_id", ""),
+        status=status,
+    )
+
+
+def _status_event(status: Status, message: str) -> JobEvent:
+    return JobEvent(kind=JobEvent.Kind.STATUS, status=status, message=message)
+
+
+def _insert_or_get(job: Job, children: list[Any]) -> tuple[Job, bool]:
+    # Insert first: a new request (the common case) costs no extra read; the unique
+    # job id turns a repeat, or a concurrent twin, into a read of the existing row.
+    try:
+        row_family_insert(job, children)
+    except IntegrityError:
+        return Job.objects.get(job_id=job.job_id), False
+    for child in children:
+        if isinstance(child, JobEvent):
+            _announce(child)
+    return job, True
+
+
+def job_move(*, job_id: str, to: Status, message: str = "", data: dict | None = None) -> Job:
+    """Move a job forward to ``to``; refuse any other move with IllegalTransition.
+
+    Restating ``progress`` while in progress changes nothing and records nothing.
+    """
+    with transaction.atomic():
+        job = _get(job_id)
+        if to == Status.PROGRESS and job.status == Status.PROGRESS:
+            return job
+        changed = Job.objects.filter(pk=job.pk, status__in=ALLOWED_FROM[to]).update(**_fields_for(to, message))
+        if not changed:
+            job.refresh_from_db(fields=["status"])
+            raise IllegalTransition(job_id, job.status, to)
+        before = job.status
+        job.refresh_from_db()
+        _record_event(job, kind=JobEvent.Kind.STATUS, message=message or f"job {to}", data=data, bump=False)
+    log.info("job transition job_id=%s from=%s to=%s", job_id, before, job.status, extra={"job_id": job_id})
+    return job
+
+
+def job_set_archived(*, job_id: str, archived: bool) -> Job:
+    """Take a job out of the UWS job list, or bring it back; no status change."""
+    with transaction.atomic():
+        job = _get(job_id)
+        if job.is_archived != archived:
+            Job.objects.filter(pk=job.pk).update(archived_at=timezone.now() if archived else None)
+            job.refresh_from_db()
+            message = "job archived" if archived else "job asked for again: no longer archived"
+            _record_event(job, kind=JobEvent.Kind.ARCHIVE, message=message)
+    return job
+
+
+def job_report_progress(
+    *, job_id: str, message: str = "", data: dict | None = None, dedup_key: str | None = None
+) -> JobEvent | None:
+    """Record a progress report; a report already recorded under ``dedup_key`` is ignored.
+
+    Returns the new event, or None for a repeat. Reports on a finished job are kept
+    (they are history) but do not move it.
+    """
+    with transaction.atomic():
+        job = _get(job_id)
+        if not job.is_terminal and job.status != Status.PROGRESS:
+            job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend started")
+        try:
+            with transaction.atomic():
+                event = _record_event(job, kind=JobEvent.Kind.PROGRESS, message=message, data=data, dedup_key=dedup_key)
+        except IntegrityError:
+            return None
+        # A report shows the backend is alive: the stale-job sweep counts from here.
+        Job.objects.filter(pk=job.pk).update(last_report_at=timezone.now())
+        return event
+
+
+def job_note_backend(*, job_id: str, backend_ref: dict[str, Any]) -> None:
+    """Keep where the backend's work can be found again; the backend answered, so it is alive."""
+    Job.objects.filter(job_id=job_id).update(backend_ref=backend_ref, last_report_at=timezone.now())
+
+
+def job_count_attempt(*, job_id: str) -> int:
+    """One more call of the backend for this job; returns the attempt's number."""
+    Job.objects.filter(job_id=job_id).update(attempts=F("attempts") + 1, last_report_at=timezone.now())
+    return Job.objects.filter(job_id=job_id).values_list("attempts", flat=True).get()
+
+
+def job_record_resubmitted(*, job_id: str) -> JobEvent:
+    """The owner asked again for a job still running: a status event that changes nothing.
+
+    Notifications may send another "submitted" notice for it (at most once per the
+    owner's interval, intsub / mxintsub).
+    """
+    return _note_status(job_id, message="submitted again", data={"resubmitted": True})
+
+
+def job_record_repeated_done(*, job_id: str) -> JobEvent:
+    """A backend reported done again for a finished job: a status event that changes nothing.
+
+    Subscribers see a second ``done``; notifications record that its notice was refused.
+    """
+    return _note_status(job_id, message="done reported again; the job was already done", data={"repeat": True})
+
+
+def _note_status(job_id: str, *, message: str, data: dict) -> JobEvent:
+    """A status event that restates the job's status, for what subscribers should hear of."""
+    with transaction.atomic():
+        return _record_event(_get(job_id), kind=JobEvent.Kind.STATUS, message=message, data=data)
+
+
+def job_record_notification(*, job_id: str, message: str, data: dict | None = None) -> JobEvent:
+    """Keep a notification outcome in the job's history; never changes its status or its stale clock."""
+    with transaction.atomic():
+        return _record_event(_get(job_id), kind=JobEvent.Kind.NOTIFICATION, message=message, data=data)
+
+
+def _get(job_id: str) -> Job:
+    try:
+        return Job.objects.get(job_id=job_id)
+    except Job.DoesNotExist:
+        raise JobNotFound(job_id) from None
+
+
+def _fields_for(to: Status, message: str) -> dict[str, Any]:
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": to, "answer_version": F("answer_version") + 1}
+    if to in (Status.SUBMITTED, Status.PROGRESS):
+        fields["last_report_at"] = now  # queued, or the backend called: the sweep's clock restarts
+    if to == Status.PROGRESS:
+        fields["started_at"] = Coalesce("started_at", now)
+    if to in TERMINAL:
+        fields["finished_at"] = now
+        fields["message"] = message
+    return fields
+
+
+def _record_event(
+    job: Job,
+    *,
+    kind: JobEvent.Kind,
+    message: str = "",
+    data: dict | None = None,
+    dedup_key: str | None = None,
+    bump: bool = True,
+) -> JobEvent:
+    """Keep one event; ``bump`` says the answer changed (a move bumps the version itself)."""
+    event = row_insert(
+        JobEvent(job=job, kind=kind, status=job.status, message=message, data=data or {}, dedup_key=dedup_key)
+    )
+    if bump:
+        Job.objects.filter(pk=job.pk).update(answer_version=F("answer_version") + 1)
+    _announce(event)
+    return event
+
+
+def _announce(event: JobEvent) -> None:
+    """Tell subscribers (notifications) of a new event once its transaction has committed."""
+    transaction.on_commit(lambda: job_event_recorded.send(sender=JobEvent, event=event))
