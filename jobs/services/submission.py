@@ -123,13 +123,12 @@ def _job_started(handle: InstrumentHandle, asked: dict[str, Any]) -> tuple[Job, 
         job, created = _job_answered_at_once(handle, asked)
     else:
         job, created = job_get_or_create(**asked)
-    if created:
-        if not job.is_terminal:
-            log.info("job %s submitted: %s/%s by %s", job.job_id, job.instrument, job.product_type, job.owner or "public")
-            job_start(job)
-    elif job.status == Status.PENDING:
+    if created and not job.is_terminal:
+        log.info("job %s submitted: %s/%s by %s", job.job_id, job.instrument, job.product_type, job.owner or "public")
+        job_start(job)
+    elif not created and job.status == Status.PENDING:
         job = job_run(job_id=job.job_id)
-    elif job.owner and job.status in (Status.SUBMITTED, Status.PROGRESS):
+    elif not created and job.owner and job.status in (Status.SUBMITTED, Status.PROGRESS):
         job_record_resubmitted(job_id=job.job_id)
     return job, created
 
