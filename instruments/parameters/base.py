@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dispatcher_site.errors import ServiceError
+from instruments.descriptions import ParameterDescription, Restrictions
 
 NONE_MARKER = "\x00"  # how oda-api sends None
 ODA = "http://odahub.io/ontology#"
@@ -79,21 +80,21 @@ class Parameter:
         """
         return {}
 
-    def restrictions(self) -> dict[str, Any]:
-        return {"is_optional": self.optional}
+    def restrictions(self) -> Restrictions:
+        """What values this accepts; subclasses add theirs with ``dataclasses.replace``."""
+        return Restrictions(is_optional=self.optional)
 
-    def describe(self) -> dict[str, Any]:
-        """This parameter's entry in /api/meta-data."""
-        entry: dict[str, Any] = {
-            "name": self.name,
-            "units": self.units,
-            "value": self.default,
-            "type": self.type_name,
-            "restrictions": self.restrictions(),
-        }
-        if self.owl_uri:
-            entry["owl_uri"] = self.owl_uri
-        return entry
+    def describe(self) -> ParameterDescription:
+        """What this parameter is, for /api/meta-data, the REST API and the OpenAPI schema."""
+        return ParameterDescription(
+            name=self.name,
+            type=self.type_name,
+            units=self.units,
+            default=self.default,
+            restrictions=self.restrictions(),
+            owl_uri=self.owl_uri,
+            description=self.description,
+        )
 
     def error(self, value: Any, reason: str) -> ParameterError:
         return ParameterError(self.name, value, reason)

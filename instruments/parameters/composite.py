@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from instruments.descriptions import Restrictions
 from instruments.parameters.base import (
     ODA,
     Parameter,
@@ -69,10 +71,9 @@ class ListOf(Parameter):
         # Hand-written requests (curl, a browser) say "1,2,3".
         return [part.strip() for part in text.split(",")]
 
-    def restrictions(self) -> dict[str, Any]:
-        answer = {**self.item.restrictions(), **super().restrictions()}
-        answer["item_type"] = self.item.type_name
-        return answer
+    def restrictions(self) -> Restrictions:
+        # The items' restrictions apply to each item; optionality is the list's own.
+        return replace(self.item.restrictions(), is_optional=self.optional, item_type=self.item.type_name)
 
 
 class Structured(Parameter):
@@ -112,8 +113,8 @@ class Structured(Parameter):
         where = "/".join(str(part) for part in error.absolute_path)
         return f"{error.message} (at {where})" if where else error.message
 
-    def restrictions(self) -> dict[str, Any]:
-        return {**super().restrictions(), "schema": self.schema}
+    def restrictions(self) -> Restrictions:
+        return replace(super().restrictions(), schema=self.schema)
 
 
 # --- a whole request ----------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from instruments.descriptions import Restrictions
 from instruments.parameters.base import (
     _FALSE,
     _TRUE,
@@ -29,13 +31,8 @@ class _Bounded(Parameter):
         if self.max_value is not None and value > self.max_value:
             raise self.error(raw, f"must be at most {_number_text(self.max_value)}")
 
-    def restrictions(self) -> dict[str, Any]:
-        answer = super().restrictions()
-        if self.min_value is not None:
-            answer["min_value"] = self.min_value
-        if self.max_value is not None:
-            answer["max_value"] = self.max_value
-        return answer
+    def restrictions(self) -> Restrictions:
+        return replace(super().restrictions(), min_value=self.min_value, max_value=self.max_value)
 
     def to_float(self, raw: Any) -> float:
         return _finite_float(self, raw)
@@ -107,11 +104,9 @@ class String(Parameter):
             raise self.error(raw, f"must be one of {', '.join(self.allowed_values)}")
         return value
 
-    def restrictions(self) -> dict[str, Any]:
-        answer = super().restrictions()
-        if self.allowed_values is not None:
-            answer["allowed_values"] = list(self.allowed_values)
-        return answer
+    def restrictions(self) -> Restrictions:
+        allowed = tuple(self.allowed_values) if self.allowed_values is not None else None
+        return replace(super().restrictions(), allowed_values=allowed)
 
 
 class Enum(String):
@@ -145,8 +140,8 @@ class Boolean(Parameter):
             return False
         raise self.error(raw, "must be true or false")
 
-    def restrictions(self) -> dict[str, Any]:
-        return {**super().restrictions(), "allowed_values": [True, False]}
+    def restrictions(self) -> Restrictions:
+        return replace(super().restrictions(), allowed_values=(True, False))
 
 
 # --- time ---------------------------------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from instruments.descriptions import Restrictions
 from instruments.parameters.base import (
     ODA,
     Parameter,
@@ -92,11 +94,8 @@ class Time(Parameter):
     def implied_siblings(self) -> dict[str, Any]:
         return {self.format_parameter: "isot"} if self.format_parameter else {}
 
-    def restrictions(self) -> dict[str, Any]:
-        answer = super().restrictions()
-        if self.format_parameter:
-            answer["format_parameter"] = self.format_parameter
-        return answer
+    def restrictions(self) -> Restrictions:
+        return replace(super().restrictions(), format_parameter=self.format_parameter or None)
 
 
 def _scale_of(time_format: str) -> str | None:

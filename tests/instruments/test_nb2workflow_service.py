@@ -200,6 +200,7 @@ def test_check_reports_the_backend_and_its_products(nb2w_url):
 @pytest.mark.django_db
 def test_an_instrument_from_DISPATCHER_NB2W_BACKENDS_validates_and_runs_a_request(nb2w_url, settings):
     from instruments.registry import instrument_get
+    from jobs.interfaces.oda.metadata import meta_data_render
 
     settings.NB2W_BACKENDS = {"nb2w-env": nb2w_url}
     settings.INSTRUMENTS_CACHE_TTL_S = 0
@@ -211,7 +212,7 @@ def test_an_instrument_from_DISPATCHER_NB2W_BACKENDS_validates_and_runs_a_reques
     outcome = poll_until_done(handle.adapter, request, handle.adapter.run(request))[-1]
 
     assert validated.params["T_format"] == "isot" and validated.params["RA"] == 83.633
-    source_query = handle.metadata("lightcurve")[0]
+    source_query = meta_data_render(handle.describe(), product_type="lightcurve")[0]
     assert [p["name"] for p in source_query[1:]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
     summary = next(t["value"] for t in outcome.products.text_product_list if t["name"] == "summary")
     assert summary.startswith(f"{label}: Vela at RA=83.633 Dec=22.014 from 2020-01-01T00:00:00.000 to ")

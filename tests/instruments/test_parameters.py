@@ -2,8 +2,10 @@ import json
 
 import pytest
 
+from instruments.descriptions import ParameterDescription, Restrictions
 from instruments.parameters import (
     NONE_MARKER,
+    ODA,
     TIME_FORMATS,
     Angle,
     Boolean,
@@ -94,7 +96,7 @@ def test_enum_accepts_only_its_values():
     assert e.parse("slow") == "slow"
     assert e.parse(None) == "fast"
     assert refusal(e, "Fast").endswith("must be one of fast, slow")
-    assert e.restrictions() == {"is_optional": False, "allowed_values": ["fast", "slow"]}
+    assert e.restrictions() == Restrictions(is_optional=False, allowed_values=("fast", "slow"))
     with pytest.raises(ValueError, match="needs allowed_values"):
         Enum("broken", allowed_values=[])
 
@@ -260,15 +262,37 @@ def test_structured_refuses_a_broken_schema_at_definition():
 # --- description and whole requests ----------------------------------------------------
 
 
-def test_parameters_describe_themselves_for_meta_data():
-    entry = Float("p", units="W", default=10, max_value=800).describe()
-    assert entry["name"] == "p" and entry["units"] == "W" and entry["value"] == 10.0
-    assert entry["restrictions"] == {"is_optional": False, "max_value": 800}
-    assert entry["owl_uri"] == "http://odahub.io/ontology#Float"
-    assert Angle("RA").describe()["units"] == "deg"
-    assert Energy("E", units="MeV").describe()["units"] == "keV"
-    assert ListOf("l", item=Integer("i", min_value=1)).restrictions()["min_value"] == 1
-    json.dumps([p.describe() for p in (T1, T_FORMAT, Structured("c", schema=SCHEMA))], allow_nan=False)
+def test_parameters_describe_themselves_typed():
+    assert Float("p", units="W", default="10", max_value=800, description="power").describe() == ParameterDescription(
+        name="p",
+        type="float",
+        units="W",
+        default=10.0,  # normalized, as a request's value would be
+        restrictions=Restrictions(is_optional=False, max_value=800),
+        owl_uri=f"{ODA}Float",
+        description="power",
+    )
+    assert Angle("RA").describe().units == "deg"
+    assert Energy("E", units="MeV", default=1).describe().units == "keV"
+    assert Energy("E", units="MeV", default=1).describe().default == 1000.0
+    assert String("s", optional=True, owl_uri="urn:x").describe().owl_uri == "urn:x"
+
+
+def test_every_type_states_its_restrictions():
+    assert String("s").restrictions() == Restrictions()
+    assert Integer("n", min_value=0).restrictions() == Restrictions(min_value=0)
+    assert Boolean("b").restrictions() == Restrictions(allowed_values=(True, False))
+    assert T1.restrictions() == Restrictions(format_parameter="T_format")
+    assert Time("t", format_parameter=None).restrictions() == Restrictions()
+    assert Structured("c", schema=SCHEMA, optional=True).restrictions() == Restrictions(is_optional=True, schema=SCHEMA)
+
+
+def test_a_list_has_its_items_restrictions_and_its_own_optionality():
+    ints = ListOf("l", item=Integer("i", min_value=1, max_value=9), optional=True)
+    assert ints.restrictions() == Restrictions(is_optional=True, min_value=1, max_value=9, item_type="integer")
+    grid = ListOf("g", item=ListOf("row", item=Float("x", max_value=2.0)))
+    assert grid.restrictions() == Restrictions(max_value=2.0, item_type="list")
+    assert grid.describe().type == "list" and grid.describe().owl_uri == f"{ODA}List"
 
 
 def test_normalize_fills_defaults_and_names_unused_arguments():

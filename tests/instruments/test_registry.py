@@ -1,4 +1,3 @@
-import json
 import logging
 
 import pytest
@@ -134,27 +133,6 @@ def test_roles_come_from_instrument_product_row_and_values():
     assert instrument_get("empty").roles_for("echo", {}) == {"echo-users"}
 
 
-def test_metadata_lists_the_source_instrument_and_product_queries():
-    answer = instrument_get("empty").metadata("numerical")
-    assert [query[0]["query_name"] for query in answer] == ["src_query", "empty_parameters", "numerical_query"]
-    assert [entry["name"] for entry in answer[0][1:]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
-    assert answer[1][0]["prod_dict"]["numerical"] == "numerical_query"
-    (p,) = answer[2][1:]
-    assert p["name"] == "p" and p["units"] == "W" and p["value"] == 10.0
-    assert p["restrictions"] == {"is_optional": False, "max_value": 800}
-    everything = instrument_get("empty").metadata(None)
-    assert [query[0].get("product_name") for query in everything[2:]] == ["dummy", "echo", "numerical", "failing"]
-    with pytest.raises(UnknownProduct):
-        instrument_get("empty").metadata("spectrum")
-
-
-def test_parameter_names_include_the_token():
-    assert instrument_get("empty").parameter_names("numerical") == [
-        "src_name", "RA", "DEC", "T1", "T2", "T_format", "p", "token"
-    ]  # fmt: skip
-    assert "time_bin" in instrument_get("demo-lightcurve").parameter_names(None)
-
-
 def test_nb2w_backends_from_the_environment_are_instruments(settings, monkeypatch):
     # Stand-in for the nb2workflow kind: only the registry's wiring is under test here.
     monkeypatch.setitem(registry.BUILTIN_KINDS, "nb2workflow", "instruments.builtin.empty.EmptyAdapter")
@@ -191,18 +169,3 @@ def test_a_kind_that_fails_to_import_is_reported_by_the_system_check(monkeypatch
 
 def test_the_system_check_is_quiet_for_the_builtins():
     assert checks.run_checks(tags=["instruments"]) == []
-
-
-def test_metadata_is_readable_by_the_oda_api_client():
-    api_module = pytest.importorskip("oda_api.api")
-    body = json.dumps(instrument_get("empty").metadata("numerical"), allow_nan=False)
-
-    class Answer:  # what requests gives the client
-        content = body.encode()
-
-        def json(self):
-            return json.loads(body)
-
-    decoded = api_module.DispatcherAPI(url="http://127.0.0.1:9")._decode_res_json(Answer())
-    assert decoded[2][0] == {"query_name": "numerical_query", "product_name": "numerical"}
-    assert decoded[2][1]["restrictions"]["max_value"] == 800

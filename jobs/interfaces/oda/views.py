@@ -22,6 +22,7 @@ from jobs.interfaces import downloads
 from jobs.interfaces.oda import inspection
 from jobs.interfaces.oda.answers import job_answer
 from jobs.interfaces.oda.errors import oda_errors, visible_instrument_names
+from jobs.interfaces.oda.metadata import meta_data_render, par_names_render
 from jobs.models import Job
 from jobs.services import instrument_for_caller, job_callback, job_submit
 from jobs.signing import SIGNATURE_PARAM
@@ -88,9 +89,7 @@ def meta_data(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
     handle = instrument_for_caller(caller, request.GET.get("instrument"))
     product_type = request.GET.get("product_type") or None
-    if product_type:
-        handle.product(product_type)
-    return JsonResponse(handle.metadata(product_type), safe=False)
+    return JsonResponse(meta_data_render(handle.describe(), product_type=product_type), safe=False)
 
 
 @require_GET
@@ -98,9 +97,9 @@ def meta_data(request: HttpRequest) -> HttpResponse:
 def par_names(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
     handle = instrument_for_caller(caller, request.GET.get("instrument"))
+    # Unlike /api/meta-data, a product is required: none named is the unknown product "".
     product_type = request.GET.get("product_type") or ""
-    handle.product(product_type)
-    return JsonResponse(handle.parameter_names(product_type), safe=False)
+    return JsonResponse(par_names_render(handle.describe(), product_type=product_type), safe=False)
 
 
 @require_GET

@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from instruments.descriptions import InstrumentDescription, ParameterDescription, ProductDescription
 from instruments.registry import InstrumentHandle
 from jobs.api_code import api_code_for
 from jobs.models import Job, JobEvent
@@ -145,26 +146,38 @@ def _download_path(job: Job, name: str) -> str:
 
 def instrument_data(handle: InstrumentHandle) -> dict[str, Any]:
     """An instrument, its products and every product's typed parameters (common ones included)."""
-    products = []
-    for name, spec in handle.products().items():
-        described: dict[str, dict[str, Any]] = {}
-        for query in handle.metadata(name):
-            # Each query is a header then one entry per parameter; a product's own entry wins.
-            described.update({entry["name"]: entry for entry in query[1:]})
-        roles = handle.roles | handle.product_roles.get(name, frozenset()) | spec.roles
-        products.append(
-            {
-                "name": name,
-                "description": spec.description,
-                "query_types": sorted(spec.query_types),
-                "roles": sorted(roles),
-                "parameters": list(described.values()),
-            }
-        )
+    description = handle.describe()
     return {
-        "name": handle.name,
-        "kind": handle.kind,
-        "description": handle.description,
-        "roles": sorted(handle.roles),
-        "products": products,
+        "name": description.name,
+        "kind": description.kind,
+        "description": description.description,
+        "roles": sorted(description.roles),
+        "products": [_product_data(description, product) for product in description.products],
     }
+
+
+def _product_data(instrument: InstrumentDescription, product: ProductDescription) -> dict[str, Any]:
+    # Listed as /api/meta-data lists them: source, instrument, then the product's own
+    # parameters; an own parameter takes the place of a common one of the same name.
+    listed = (*instrument.source_parameters, *instrument.instrument_parameters, *product.own_parameters)
+    parameters = {parameter.name: parameter for parameter in listed}
+    return {
+        "name": product.name,
+        "description": product.description,
+        "query_types": sorted(product.query_types),
+        "roles": sorted(product.roles),
+        "parameters": [_parameter_data(parameter) for parameter in parameters.values()],
+    }
+
+
+def _parameter_data(parameter: ParameterDescription) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": parameter.name,
+        "units": parameter.units,
+        "value": parameter.default,
+        "type": parameter.type,
+        "restrictions": parameter.restrictions.as_mapping(),
+    }
+    if parameter.owl_uri:
+        data["owl_uri"] = parameter.owl_uri
+    return data
