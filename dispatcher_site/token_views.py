@@ -24,7 +24,7 @@ from jobs.interfaces.oda.errors import oda_errors
 
 logger = logging.getLogger(__name__)
 
-# The notification options a token may carry (PROTOCOL.md), by kind of value.
+# The notification options a token may carry (docs/protocol.md, "Notifications"), by kind of value.
 FLAG_OPTIONS = ("mssub", "msdone", "msfail", "mstout", "mxsub", "mxdone", "mxfail", "mxstout")
 SECONDS_OPTIONS = ("intsub", "tem", "mxintsub", "tmx")
 TEXT_OPTIONS = ("mxroomid",)

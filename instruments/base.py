@@ -90,7 +90,7 @@ class RunRequest:
 
 @dataclass
 class Products:
-    """A finished job's products, in the protocol's lists (PROTOCOL.md)."""
+    """A finished job's products, in the protocol's lists (docs/protocol.md)."""
 
     numpy_data_product_list: list[dict[str, Any]] = field(default_factory=list)
     binary_data_product_list: list[dict[str, Any]] = field(default_factory=list)

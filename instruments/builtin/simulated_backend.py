@@ -6,7 +6,7 @@ Run detached by the ``empty-async`` adapter:
         [--steps 2] [--step-s 0.5] [--instrument-name empty-async]
 
 Standard library only, so that it starts in a fraction of a second. Each report
-is a GET with the /call_back fields of PROTOCOL.md added to the URL's own query
+is a GET with the /call_back fields of docs/protocol.md added to the URL's own query
 (which carries the signature); fields already in the URL are kept as they are.
 """
 
