@@ -1,21 +1,18 @@
 """Staff's view of the job registry: list, search, a job's whole story, and the operator's actions.
 
-Actions call services (job_abort, jobs_remove, the notifications app's
-delivery_resend); the page only shows. Deliveries are read from the
-notifications app when it is installed: the admin is a presentation layer
-and may look at both apps.
+Actions call services (job_abort, jobs_remove); the page only shows. The
+notifications app adds a job's deliveries and its resend action from its own
+admin module: jobs never imports notifications.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from jobs.errors import IllegalTransition
 from jobs.models import Job, JobEvent
@@ -52,14 +49,13 @@ class JobAdmin(admin.ModelAdmin):
         ("When", {"fields": ("created_at", "started_at", "finished_at", "last_report_at", "attempts")}),
         ("Parameters", {"fields": ("parameters",)}),
         ("Products", {"fields": ("stored_products",)}),
-        ("Notifications", {"fields": ("deliveries",)}),
     )
     readonly_fields = (
         "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
-        "started_at", "finished_at", "last_report_at", "attempts", "parameters", "stored_products", "deliveries",
+        "started_at", "finished_at", "last_report_at", "attempts", "parameters", "stored_products",
     )  # fmt: skip
     inlines = [JobEventInline]
-    actions = ("abort", "resend_notifications", "purge")
+    actions = ("abort", "purge")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from requests, never from a form
@@ -95,17 +91,6 @@ class JobAdmin(admin.ModelAdmin):
             listing["comment"],
         )
 
-    @admin.display(description="deliveries")
-    def deliveries(self, job: Job) -> str:
-        rows = _deliveries(job)
-        if rows is None:
-            return "the notifications app is not installed"
-        if not rows:
-            return "none"
-        header = format_html("<tr>{}</tr>", format_html_join("", "<th>{}</th>", ((c,) for c in _DELIVERY_COLUMNS)))
-        body = format_html_join("", "<tr>" + "<td>{}</td>" * len(_DELIVERY_COLUMNS) + "</tr>", rows)
-        return format_html("<table>{}{}</table>", header, body)
-
     @admin.action(description="Abort the selected jobs (those still running)")
     def abort(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         aborted = 0
@@ -118,41 +103,10 @@ class JobAdmin(admin.ModelAdmin):
         skipped = queryset.count() - aborted
         self.message_user(request, f"{aborted} job(s) aborted; {skipped} had already ended.", messages.SUCCESS)
 
-    @admin.action(description="Resend the notifications that did not arrive")
-    def resend_notifications(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        if not apps.is_installed("notifications"):
-            self.message_user(request, "The notifications app is not installed.", messages.WARNING)
-            return
-        from notifications.models import Delivery, Outcome
-        from notifications.services import delivery_resend
-
-        failed = Delivery.objects.filter(job__in=queryset, outcome__in=[Outcome.FAILED, Outcome.PENDING])
-        count = 0
-        for delivery_id in failed.values_list("pk", flat=True):
-            delivery_resend(delivery_id=delivery_id)
-            count += 1
-        self.message_user(request, f"{count} delivery(ies) queued to be sent again.", messages.SUCCESS)
-
     @admin.action(description="Purge the selected jobs (finished ones: rows and product files)")
     def purge(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         report = jobs_remove(job_ids=list(queryset.values_list("job_id", flat=True)))
         self.message_user(request, f"Purge: {report.summary()}; running jobs were kept.", messages.SUCCESS)
-
-
-_DELIVERY_COLUMNS = ("when", "event", "channel", "recipient", "role", "outcome", "attempts", "error")
-
-
-def _deliveries(job: Job) -> list[tuple[Any, ...]] | None:
-    if not apps.is_installed("notifications"):
-        return None
-    from notifications.models import Delivery
-
-    rows = Delivery.objects.filter(job=job).order_by("id")
-    return [
-        (d.created_at.strftime("%Y-%m-%d %H:%M:%S"), d.event, d.channel, d.recipient, d.role, d.outcome, d.attempts,
-         (d.error or d.reason)[:120])
-        for d in rows
-    ]  # fmt: skip
 
 
 @admin.register(JobEvent)

@@ -1,9 +1,19 @@
+"""Staff's view of notifications: channels, rooms, deliveries, bot state; and the job admin's share of them.
+
+The job admin belongs to ``jobs``, which never imports this app; so this module
+adds a job's deliveries and the resend action to it from here.
+"""
+
+from __future__ import annotations
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from jobs.admin import JobAdmin
+from jobs.models import Job
+from notifications.deliveries import deliveries_resend
 from notifications.models import BotState, Delivery, MatrixRoom, NotificationSettings
-from notifications.services import delivery_resend
 
 
 @admin.register(NotificationSettings)
@@ -79,12 +89,57 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the selected deliveries")
     def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        for delivery in queryset:
-            delivery_resend(delivery_id=delivery.pk)
-        self.message_user(request, f"{queryset.count()} deliveries queued to be sent again.", messages.SUCCESS)
+        resent = deliveries_resend(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{len(resent)} deliveries queued to be sent again.", messages.SUCCESS)
 
 
 @admin.register(BotState)
 class BotStateAdmin(admin.ModelAdmin):
     list_display = ("key", "value", "updated_at")
     readonly_fields = ("key", "value", "updated_at")
+
+
+class DeliveryInline(admin.TabularInline):
+    """A job's deliveries on its admin page, read-only, oldest first."""
+
+    model = Delivery
+    extra = 0
+    can_delete = False
+    ordering = ("id",)
+    fields = ("when", "event_name", "channel_name", "recipient", "role", "outcome_name", "attempts", "error_or_reason")
+    readonly_fields = fields
+    verbose_name_plural = "notifications (deliveries)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False
+
+    @admin.display(description="when")
+    def when(self, delivery: Delivery) -> str:
+        return delivery.created_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    # The stored words (as the job's history and the protocol say them), not the choices' labels.
+    @admin.display(description="event")
+    def event_name(self, delivery: Delivery) -> str:
+        return delivery.event
+
+    @admin.display(description="channel")
+    def channel_name(self, delivery: Delivery) -> str:
+        return delivery.channel
+
+    @admin.display(description="outcome")
+    def outcome_name(self, delivery: Delivery) -> str:
+        return delivery.outcome
+
+    @admin.display(description="error")
+    def error_or_reason(self, delivery: Delivery) -> str:
+        return (delivery.error or delivery.reason)[:120]
+
+
+@admin.action(description="Resend the notifications that did not arrive")
+def resend_notifications(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+    resent = deliveries_resend(job_ids=list(queryset.values_list("job_id", flat=True)))
+    modeladmin.message_user(request, f"{len(resent)} delivery(ies) queued to be sent again.", messages.SUCCESS)
+
+
+JobAdmin.inlines = [*JobAdmin.inlines, DeliveryInline]
+JobAdmin.actions = [*JobAdmin.actions, resend_notifications]

@@ -26,7 +26,7 @@ from nio import (
     WhoamiResponse,
 )
 
-from notifications import services
+from notifications import botstate, rooms
 from notifications.matrix import matrix_client
 from notifications.messages import message_for_status
 from notifications.models import MatrixRoom
@@ -65,7 +65,7 @@ class MatrixBot:
         """Sync until ``stop`` is set; raises BotCredentialsError on a refused token."""
         try:
             await self._until_stopped(stop, self._check_credentials)
-            next_batch = await _db(services.bot_state_get, key=NEXT_BATCH_KEY)
+            next_batch = await _db(botstate.bot_state_get, key=NEXT_BATCH_KEY)
             logger.info("Matrix bot %s syncing from %s", self.user_id, next_batch or "the start")
             while not stop.is_set():
                 await self._until_stopped(stop, self._sync_once)
@@ -115,14 +115,14 @@ class MatrixBot:
         _raise_for(response)
 
     async def _sync_once(self) -> None:
-        since = await _db(services.bot_state_get, key=NEXT_BATCH_KEY)
+        since = await _db(botstate.bot_state_get, key=NEXT_BATCH_KEY)
         response = await self.client.sync(timeout=self.sync_timeout_ms, since=since or None, full_state=not since)
         if not isinstance(response, SyncResponse):
             _raise_for(response)
         await self._handle(response, replay_safe=bool(since))
         # Saved after handling: a crash in between answers a command twice at
         # worst, and the reply's transaction id makes the homeserver drop that.
-        await _db(services.bot_state_set, key=NEXT_BATCH_KEY, value=response.next_batch)
+        await _db(botstate.bot_state_set, key=NEXT_BATCH_KEY, value=response.next_batch)
 
     async def _handle(self, response: SyncResponse, *, replay_safe: bool) -> None:
         for room_id, info in response.rooms.invite.items():
@@ -130,7 +130,7 @@ class MatrixBot:
         for room_id, info in response.rooms.join.items():
             await self._on_joined(room_id, [*info.state, *info.timeline.events], commands=replay_safe)
         for room_id in response.rooms.leave:
-            await _db(services.room_record_state, room_id=room_id, state=MatrixRoom.State.LEFT)
+            await _db(rooms.room_record_state, room_id=room_id, state=MatrixRoom.State.LEFT)
 
     async def _on_invite(self, room_id: str, invite_state: list) -> None:
         invite = next(
@@ -145,20 +145,20 @@ class MatrixBot:
         )
         if invite is None:
             return  # an invite for someone else that the room shows us
-        await _db(services.room_record_invite, room_id=room_id, invited_by=invite.sender)
+        await _db(rooms.room_record_invite, room_id=room_id, invited_by=invite.sender)
         response = await self.client.join(room_id)
         if isinstance(response, JoinError):
             logger.warning("could not join %s: %s", room_id, response)
-            await _db(services.room_record_state, room_id=room_id, state=MatrixRoom.State.FAILED, error=str(response))
+            await _db(rooms.room_record_state, room_id=room_id, state=MatrixRoom.State.FAILED, error=str(response))
             return
         logger.info("joined %s, invited by %s", room_id, invite.sender)
-        await _db(services.room_record_state, room_id=room_id, state=MatrixRoom.State.JOINED)
+        await _db(rooms.room_record_state, room_id=room_id, state=MatrixRoom.State.JOINED)
 
     async def _on_joined(self, room_id: str, events: list, *, commands: bool) -> None:
         state = MatrixRoom.State.JOINED
         if any(isinstance(event, RoomEncryptionEvent) for event in events):
             state = MatrixRoom.State.ENCRYPTED
-        await _db(services.room_record_state, room_id=room_id, state=state)
+        await _db(rooms.room_record_state, room_id=room_id, state=state)
         if not commands or state == MatrixRoom.State.ENCRYPTED:
             return  # the first sync shows history: never answer old commands
         for event in events:
@@ -181,7 +181,7 @@ class MatrixBot:
 
 
 def _status_message(*, room_id: str, asked: str):
-    return message_for_status(services.room_for_job(room_id=room_id, job_ref=asked), asked=asked)
+    return message_for_status(rooms.room_for_job(room_id=room_id, job_ref=asked), asked=asked)
 
 
 class _RetryLater(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from jobs.models import JobEvent
-from notifications.services import notifications_enqueue_for_event
+from notifications.deliveries import notifications_enqueue_for_event
 
 logger = logging.getLogger(__name__)
 

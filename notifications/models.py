@@ -6,25 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from jobs.models import Job
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email"
-    MATRIX = "matrix"
-
-
-class Event(models.TextChoices):
-    SUBMITTED = "submitted"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class Outcome(models.TextChoices):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    REFUSED = "refused"
-    SKIPPED = "skipped"
+from notifications.vocabulary import Channel, Event, Outcome, Role
 
 
 class NotificationSettings(models.Model):
@@ -115,7 +97,8 @@ class Delivery(models.Model):
     recipient = models.CharField(max_length=255, help_text="Email address or Matrix room id.")
     bcc = models.JSONField(default=list, blank=True)
     # Why this recipient gets it: the job's owner, a site copy (bcc) or incident room.
-    role = models.CharField(max_length=16, default="owner")
+    # A Role, stored without choices as it always was: choices would need a migration and relabel the admin.
+    role = models.CharField(max_length=16, default=Role.OWNER)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     reason = models.CharField(max_length=255, blank=True, default="", help_text="Why skipped or refused.")
     error = models.TextField(blank=True, default="")

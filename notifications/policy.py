@@ -1,7 +1,7 @@
 """Who is told what about a job event, and when: the rules of PROTOCOL.md.
 
 Pure: no database, no settings, no clock. The caller gathers the facts
-(notifications.services) and records what this decides.
+(notifications.selectors) and records what this decides (notifications.deliveries).
 """
 
 from __future__ import annotations
@@ -10,28 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-EMAIL = "email"
-MATRIX = "matrix"
-
-SUBMITTED = "submitted"
-DONE = "done"
-FAILED = "failed"
-
-PENDING = "pending"
-SKIPPED = "skipped"
-REFUSED = "refused"
-
-OWNER = "owner"
-BCC = "bcc"
-INCIDENT = "incident"
+from notifications.vocabulary import Channel, Event, Outcome, Role
 
 # The token's option names for each channel: (enabled per event, "done only if
 # slow", threshold, minimum interval between submitted notices).
 _OPTION_NAMES = {
-    EMAIL: {SUBMITTED: "mssub", DONE: "msdone", FAILED: "msfail", "stout": "mstout", "threshold": "tem",
-            "interval": "intsub"},
-    MATRIX: {SUBMITTED: "mxsub", DONE: "mxdone", FAILED: "mxfail", "stout": "mxstout", "threshold": "tmx",
-             "interval": "mxintsub"},
+    Channel.EMAIL: {Event.SUBMITTED: "mssub", Event.DONE: "msdone", Event.FAILED: "msfail", "stout": "mstout",
+                    "threshold": "tem", "interval": "intsub"},
+    Channel.MATRIX: {Event.SUBMITTED: "mxsub", Event.DONE: "mxdone", Event.FAILED: "mxfail", "stout": "mxstout",
+                     "threshold": "tmx", "interval": "mxintsub"},
 }  # fmt: skip
 _BOOLEAN_OPTIONS = {"mssub", "msdone", "msfail", "mstout", "mxsub", "mxdone", "mxfail", "mxstout"}
 _NUMBER_OPTIONS = {"tem", "intsub", "tmx", "mxintsub"}
@@ -65,7 +52,7 @@ class Planned:
     event: str
     recipient: str
     outcome: str  # pending (to send), skipped or refused
-    role: str = OWNER
+    role: str = Role.OWNER
     reason: str = ""
     bcc: tuple[str, ...] = ()
 
@@ -82,7 +69,7 @@ def plan_deliveries(
     now: datetime,
 ) -> list[Planned]:
     """The deliveries that a job event calls for, with their first outcome."""
-    if not owner or event not in (SUBMITTED, DONE, FAILED):
+    if not owner or event not in Event.values:
         return []  # public requests are never notified
     options = resolve_options(claims=claims, saved=saved, defaults=site.defaults)
     context = _Context(event=event, duration_s=duration_s, options=options, history=history, now=now)
@@ -122,27 +109,27 @@ class _Context:
 
 def _email(context: _Context, *, owner: str, site: SiteRules) -> list[Planned]:
     address = str(context.options.get("email") or owner)
-    if "@" not in address or not _wanted(context, EMAIL):
+    if "@" not in address or not _wanted(context, Channel.EMAIL):
         return []
-    outcome, reason = _judge(context, EMAIL, address)
-    return [Planned(EMAIL, context.event, address, outcome, reason=reason, bcc=tuple(site.email_bcc))]
+    outcome, reason = _judge(context, Channel.EMAIL, address)
+    return [Planned(Channel.EMAIL, context.event, address, outcome, reason=reason, bcc=tuple(site.email_bcc))]
 
 
 def _matrix(context: _Context, *, site: SiteRules) -> list[Planned]:
     recipients: dict[str, str] = {}
-    if _wanted(context, MATRIX):
+    if _wanted(context, Channel.MATRIX):
         room = str(context.options.get("mxroomid") or "")
-        for room_id, role in [(room, OWNER), *((bcc, BCC) for bcc in site.matrix_bcc_rooms)]:
+        for room_id, role in [(room, Role.OWNER), *((bcc, Role.BCC) for bcc in site.matrix_bcc_rooms)]:
             if room_id:
                 recipients.setdefault(room_id, role)
-    if context.event == FAILED:
+    if context.event == Event.FAILED:
         # Operators hear of every failure, whatever the user chose.
         for room_id in site.matrix_incident_rooms:
-            recipients.setdefault(room_id, INCIDENT)
+            recipients.setdefault(room_id, Role.INCIDENT)
     planned = []
     for room_id, role in recipients.items():
-        outcome, reason = _judge(context, MATRIX, room_id)
-        planned.append(Planned(MATRIX, context.event, room_id, outcome, role=role, reason=reason))
+        outcome, reason = _judge(context, Channel.MATRIX, room_id)
+        planned.append(Planned(Channel.MATRIX, context.event, room_id, outcome, role=role, reason=reason))
     return planned
 
 
@@ -154,19 +141,19 @@ def _judge(context: _Context, channel: str, recipient: str) -> tuple[str, str]:
     """pending, or skipped/refused with the reason, for one recipient."""
     names = _OPTION_NAMES[channel]
     key = (channel, recipient)
-    if context.event == SUBMITTED:
+    if context.event == Event.SUBMITTED:
         interval = float(context.options.get(names["interval"], 0) or 0)
         last = context.history.last_submitted_at.get(key)
         if last is not None and (context.now - last).total_seconds() < interval:
-            return SKIPPED, f"a submitted notice was sent less than {interval:g} s ago"
-    if context.event == DONE:
+            return Outcome.SKIPPED, f"a submitted notice was sent less than {interval:g} s ago"
+    if context.event == Event.DONE:
         if key in context.history.done_planned:
-            return REFUSED, "done was already notified for this job"
+            return Outcome.REFUSED, "done was already notified for this job"
         if context.options.get(names["stout"]):
             threshold = float(context.options.get(names["threshold"], 0) or 0)
             if context.duration_s is None or context.duration_s <= threshold:
-                return SKIPPED, f"the job took less than {threshold:g} s"
-    return PENDING, ""
+                return Outcome.SKIPPED, f"the job took less than {threshold:g} s"
+    return Outcome.PENDING, ""
 
 
 def _parse(name: str, value: object) -> object | None:

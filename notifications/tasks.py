@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notifications.services import delivery_send, notifications_plan
+from notifications.deliveries import delivery_send, notifications_plan
 
 
 def plan_event(event_id: int) -> list[int]:

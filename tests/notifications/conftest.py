@@ -50,7 +50,7 @@ class FakeTransport:
 @pytest.fixture
 def transport(monkeypatch) -> FakeTransport:
     fake = FakeTransport()
-    monkeypatch.setattr("notifications.services.transport_for", lambda channel: fake)
+    monkeypatch.setattr("notifications.deliveries.transport_for", lambda channel: fake)
     return fake
 
 

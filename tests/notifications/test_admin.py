@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.admin import DeliveryInline
 from notifications.models import Delivery, MatrixRoom
 from notifications.transports import TransportError
 from tests.notifications.conftest import ROOM
@@ -44,3 +45,32 @@ def test_the_resend_action_sends_again(staff, submit, move, transport, django_ca
     delivery.refresh_from_db()
     assert delivery.outcome == "sent"
     assert MatrixRoom.objects.get(room_id=ROOM).state == "joined"
+
+
+def deliveries_shown(page) -> tuple[list[str], list[list[str]]]:
+    """The column headers and the rows, cell by cell, of a job page's deliveries inline."""
+    (inline,) = [f for f in page.context["inline_admin_formsets"] if isinstance(f.opts, DeliveryInline)]
+    headers = [str(column["label"]) for column in inline.fields()]
+    rows = [[str(field.contents()) for fieldset in form for line in fieldset for field in line] for form in inline]
+    return headers, rows
+
+
+def test_a_jobs_admin_page_shows_its_deliveries_and_no_other_jobs(staff, submit, move, transport):
+    transport.failures = [TransportError("cannot join: M_FORBIDDEN", permanent=True)]
+    job = submit(claims={"mxroomid": ROOM, "msdone": False})
+    move(job, "done")
+    move(submit(owner="bob@example.org", claims={"mxroomid": "!bob:localhost"}), "done")
+    delivery = Delivery.objects.get(job=job)
+
+    page = staff.get(f"/admin/jobs/job/{job.pk}/change/")
+    assert page.status_code == 200
+    when = delivery.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    headers, rows = deliveries_shown(page)
+    assert headers == ["when", "event", "channel", "recipient", "role", "outcome", "attempts", "error"]
+    assert rows == [[when, "done", "matrix", ROOM, "owner", "failed", "1", "cannot join: M_FORBIDDEN"]]
+    assert "bob" not in page.text
+
+
+def test_the_job_list_offers_to_resend_notifications(staff):
+    choices = dict(staff.get("/admin/jobs/job/").context["action_form"].fields["action"].choices)
+    assert choices["resend_notifications"] == "Resend the notifications that did not arrive"

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from notifications.deliveries import delivery_resend
 from notifications.models import BotState, Delivery, MatrixRoom
-from notifications.services import delivery_resend
 from tests.notifications.e2e import finish, new_job, notification_events, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]

@@ -6,8 +6,9 @@ import pytest
 
 from jobs.models import JobEvent
 from jobs.signals import job_event_recorded
+from notifications.deliveries import delivery_resend, delivery_send, notifications_plan
 from notifications.models import Delivery, MatrixRoom, NotificationSettings
-from notifications.services import delivery_resend, delivery_send, notifications_plan, room_record_state
+from notifications.rooms import room_record_state
 from notifications.transports import TransportError
 from tests.notifications.conftest import ALICE, ROOM
 

@@ -7,7 +7,8 @@ import pytest
 from jobs.models import Job
 from jobs.products import products_dir
 from jobs.states import Status
-from notifications.models import Delivery, Outcome
+from notifications.models import Delivery
+from notifications.vocabulary import Outcome
 from tests.conftest import CHARLIE
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""resend_notifications --job: deliveries that did not arrive go out again through delivery_resend."""
+"""resend_notifications --job: deliveries that did not arrive go out again through deliveries_resend."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from notifications.models import Delivery, Outcome
+from notifications.models import Delivery
+from notifications.vocabulary import Outcome
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,18 @@
+"""``python manage.py resend_notifications --job ID [--all]``: a job's notifications, sent again."""
+
+from __future__ import annotations
+
 from django.core.management.base import BaseCommand, CommandError
 
 from dispatcher_site.progress import ProgressBar
 from jobs.models import Job
+from notifications.deliveries import deliveries_resend
+from notifications.selectors import JOB_PREFIX_MIN, jobs_by_prefix
 
 
 class Command(BaseCommand):
     help = (
-        "Send a job's notifications again through the notifications service (delivery_resend): the "
+        "Send a job's notifications again through the notifications service (deliveries_resend): the "
         "deliveries that did not arrive (failed or stuck pending), or with --all also those that were sent. "
         "Sends happen in django-q2 tasks. Exit code 0 when queued (or nothing to resend), 1 when the job is "
         "unknown or ambiguous."
@@ -20,30 +26,25 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (on stderr)")
 
     def handle(self, *args, job: str, include_sent: bool, no_progress: bool, **options) -> None:
-        # jobs never imports notifications in its core; this command is an operator's tool that uses both.
-        from notifications.models import Delivery, Outcome
-        from notifications.services import delivery_resend
-
         found = _job(job)
-        outcomes = [Outcome.FAILED, Outcome.PENDING] + ([Outcome.SENT] if include_sent else [])
-        deliveries = list(Delivery.objects.filter(job=found, outcome__in=outcomes).order_by("id"))
-        if not deliveries:
+        bar = ProgressBar(self.stderr, label="deliveries", enabled=not no_progress)
+        resent = deliveries_resend(job_ids=[found.job_id], include_sent=include_sent, progress=bar)
+        if not resent:
             self.stdout.write(f"Job {found.job_id}: no delivery to resend.")
             return
-        bar = ProgressBar(self.stderr, label="deliveries", enabled=not no_progress)
-        for done, delivery in enumerate(deliveries, start=1):
-            resent = delivery_resend(delivery_id=delivery.pk)
-            self.stdout.write(f"  {delivery.channel} {delivery.event} to {delivery.recipient}: queued as #{resent.pk}")
-            bar(done, len(deliveries))
         bar.finish()
-        self.stdout.write(f"Job {found.job_id}: {len(deliveries)} deliveries queued to be sent again.")
+        for delivery in resent:
+            self.stdout.write(
+                f"  {delivery.channel} {delivery.event} to {delivery.recipient}: queued as #{delivery.pk}"
+            )
+        self.stdout.write(f"Job {found.job_id}: {len(resent)} deliveries queued to be sent again.")
 
 
 def _job(reference: str) -> Job:
     reference = reference.strip().lower()
-    if len(reference) < 8:
-        raise CommandError("--job needs the job id or at least its first 8 characters")
-    candidates = list(Job.objects.filter(job_id__startswith=reference)[:2])
+    if len(reference) < JOB_PREFIX_MIN:
+        raise CommandError(f"--job needs the job id or at least its first {JOB_PREFIX_MIN} characters")
+    candidates = jobs_by_prefix(reference=reference)
     if not candidates:
         raise CommandError(f"no job {reference!r}")
     if len(candidates) > 1:

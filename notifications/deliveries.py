@@ -1,14 +1,15 @@
-"""Every write of the notifications app: planning, sending and resending deliveries."""
+"""The writes of deliveries: planning them from job events, sending, and sending again."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -16,12 +17,13 @@ from jobs.models import Job, JobEvent
 from jobs.services import job_record_notification
 from notifications import policy
 from notifications.messages import Message, message_for_email, message_for_matrix
-from notifications.models import BotState, Channel, Delivery, MatrixRoom, NotificationSettings, Outcome
+from notifications.models import Delivery
+from notifications.rooms import room_record_send
+from notifications.selectors import job_history, saved_options, site_rules
 from notifications.transports import TransportError, transport_for
+from notifications.vocabulary import Channel, Event, Outcome, Role
 
 logger = logging.getLogger(__name__)
-
-NOTIFIED_EVENTS = frozenset({policy.SUBMITTED, policy.DONE, policy.FAILED})
 
 # The words the protocol shows in exit_status.email_status / matrix_message_status.
 _STATUS_TEXT = {
@@ -54,8 +56,8 @@ def notice_of(event: JobEvent) -> str | None:
     """
     if event.kind != JobEvent.Kind.STATUS:
         return None
-    notice = policy.SUBMITTED if event.data.get("resubmitted") else event.status
-    return notice if notice in NOTIFIED_EVENTS else None
+    notice = Event.SUBMITTED if event.data.get("resubmitted") else event.status
+    return notice if notice in Event.values else None
 
 
 def _may_notify(job: Job) -> bool:
@@ -119,6 +121,43 @@ def delivery_send(*, delivery_id: int) -> str:
     return delivery.outcome
 
 
+def deliveries_resend(
+    *,
+    delivery_ids: Iterable[int] | None = None,
+    job_ids: Iterable[str] | None = None,
+    include_sent: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Delivery]:
+    """Send deliveries again, one by one through delivery_resend; returns the rows that will be sent.
+
+    Give one of: ``delivery_ids``, exactly those, whatever became of them (staff chose
+    them); or ``job_ids``, those of the jobs' deliveries that did not arrive (failed, or
+    stuck pending), and with ``include_sent`` also those that were sent.
+    ``progress(done, total)`` hears of each one, for a command's progress bar.
+    """
+    chosen = list(_to_resend(delivery_ids=delivery_ids, job_ids=job_ids, include_sent=include_sent))
+    resent = []
+    for done, delivery_id in enumerate(chosen, start=1):
+        resent.append(delivery_resend(delivery_id=delivery_id))
+        if progress:
+            progress(done, len(chosen))
+    return resent
+
+
+def _to_resend(*, delivery_ids: Iterable[int] | None, job_ids: Iterable[str] | None, include_sent: bool) -> QuerySet:
+    """The ids of the deliveries to send again, oldest first."""
+    if (delivery_ids is None) == (job_ids is None):
+        raise ValueError("deliveries_resend needs either delivery_ids or job_ids")
+    if delivery_ids is not None:
+        if include_sent:
+            raise ValueError("include_sent chooses among a job's deliveries; delivery_ids are resent as they are")
+        rows = Delivery.objects.filter(pk__in=delivery_ids)
+    else:
+        outcomes = [Outcome.FAILED, Outcome.PENDING] + ([Outcome.SENT] if include_sent else [])
+        rows = Delivery.objects.filter(job__job_id__in=job_ids, outcome__in=outcomes)
+    return rows.order_by("id").values_list("pk", flat=True)
+
+
 def delivery_resend(*, delivery_id: int) -> Delivery:
     """Try a delivery again: the same row if it never arrived, a new copy if it did.
 
@@ -144,57 +183,12 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
     return delivery
 
 
-def saved_options(*, owner: str) -> dict[str, object]:
-    """The owner's saved channel preferences, under the token's option names."""
-    if not owner:
-        return {}
-    saved = NotificationSettings.objects.filter(user__username=owner).first()
-    return saved.as_options() if saved else {}
-
-
-def site_rules() -> policy.SiteRules:
-    from notifications.matrix import matrix_configured
-
-    return policy.SiteRules(
-        defaults=settings.NOTIFY_DEFAULTS,
-        email_enabled=bool(settings.EMAIL_HOST),
-        matrix_enabled=matrix_configured(),
-        email_bcc=tuple(settings.EMAIL_BCC),
-        matrix_bcc_rooms=tuple(settings.MATRIX_BCC_ROOMS),
-        matrix_incident_rooms=tuple(settings.MATRIX_INCIDENT_ROOMS),
-    )
-
-
-def job_history(*, job: Job) -> policy.History:
-    """What earlier events of this job already caused, as the policy needs it."""
-    last_submitted: dict[tuple[str, str], datetime] = {}
-    done: set[tuple[str, str]] = set()
-    rows = Delivery.objects.filter(job=job).filter(
-        Q(event=policy.SUBMITTED, outcome__in=[Outcome.PENDING, Outcome.SENT]) | Q(once_key__isnull=False)
-    )
-    for channel, recipient, event, created_at in rows.values_list("channel", "recipient", "event", "created_at"):
-        key = (channel, recipient)
-        if event == policy.SUBMITTED:
-            last_submitted[key] = max(created_at, last_submitted.get(key, created_at))
-        else:
-            done.add(key)
-    return policy.History(last_submitted_at=last_submitted, done_planned=frozenset(done))
-
-
-def room_for_job(*, room_id: str, job_ref: str) -> Job | None:
-    """The job (by id or a prefix of 8+ characters) if it notifies this room, else None."""
-    job_ref = job_ref.strip().lower()
-    if len(job_ref) < 8:
-        return None
-    candidates = list(Job.objects.filter(job_id__startswith=job_ref)[:2])
-    if len(candidates) != 1:
-        return None
-    job = candidates[0]
-    notifies = (
-        job.claims.get("mxroomid") == room_id
-        or job.deliveries.filter(channel=Channel.MATRIX, recipient=room_id).exists()
-    )
-    return job if notifies else None
+def status_text(*, channel: str, outcome: str, reason: str = "") -> str:
+    """The protocol's words for an outcome, e.g. "email sent"."""
+    known = _STATUS_TEXT.get((channel, outcome))
+    if known:
+        return known
+    return f"{_NOT_SENT[channel]}: {reason}" if reason else _NOT_SENT[channel]
 
 
 def _delivery_create(*, job: Job, event_id: int, plan: policy.Planned) -> Delivery | None:
@@ -209,7 +203,7 @@ def _delivery_create(*, job: Job, event_id: int, plan: policy.Planned) -> Delive
         "outcome": plan.outcome,
         "reason": plan.reason,
     }
-    if plan.event == policy.DONE and plan.outcome == Outcome.PENDING:
+    if plan.event == Event.DONE and plan.outcome == Outcome.PENDING:
         fields["once_key"] = f"{job.pk}:done:{plan.channel}:{plan.recipient}"
     try:
         with transaction.atomic():
@@ -258,42 +252,14 @@ def _finish(delivery: Delivery, *, outcome: str, error: TransportError | None = 
         delivery.claimed_at = None
         delivery.save(update_fields=["outcome", "claimed_at", "updated_at"])
         if delivery.channel == Channel.MATRIX:
-            _room_note(delivery.recipient, error=error)
+            room_record_send(room_id=delivery.recipient, error=error)
         _record_outcome(delivery)
     return outcome
 
 
-def _room_note(room_id: str, *, error: TransportError | None) -> None:
-    """What a send taught about the room, for the admin's room list."""
-    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
-    now = timezone.now()
-    if error is None:
-        changes = {"state": MatrixRoom.State.JOINED, "last_message_at": now}
-        if room.state != MatrixRoom.State.JOINED:
-            changes["joined_at"] = room.joined_at or now
-    else:
-        changes = {"last_error": str(error), "last_error_at": now}
-        if error.room_state:
-            changes["state"] = error.room_state
-    _room_update(room, changes)
-
-
-def _room_update(room: MatrixRoom, changes: dict[str, object]) -> MatrixRoom:
-    """Write only the fields this writer changed.
-
-    The bot and the notification workers note different things about one room at
-    the same time; saving the whole row would put back what the other just changed.
-    """
-    for name, value in changes.items():
-        setattr(room, name, value)
-    if changes:
-        room.save(update_fields=[*changes, "updated_at"])
-    return room
-
-
 def _record_outcome(delivery: Delivery) -> None:
     """Keep the owner's outcome in the job's history; site copies stay on the delivery."""
-    if delivery.role != policy.OWNER:
+    if delivery.role != Role.OWNER:
         return
     text = status_text(channel=delivery.channel, outcome=delivery.outcome, reason=delivery.reason)
     job_record_notification(
@@ -309,43 +275,5 @@ def _record_outcome(delivery: Delivery) -> None:
     )
 
 
-def status_text(*, channel: str, outcome: str, reason: str = "") -> str:
-    """The protocol's words for an outcome, e.g. "email sent"."""
-    known = _STATUS_TEXT.get((channel, outcome))
-    if known:
-        return known
-    return f"{_NOT_SENT[channel]}: {reason}" if reason else _NOT_SENT[channel]
-
-
 def _enqueue_send(delivery_id: int) -> None:
     transaction.on_commit(lambda: async_task("notifications.tasks.send_delivery", delivery_id, group="notifications"))
-
-
-def room_record_invite(*, room_id: str, invited_by: str) -> MatrixRoom:
-    """The bot was invited to a room (a re-invite after leaving counts anew)."""
-    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
-    changes = {"state": MatrixRoom.State.INVITED, "invited_by": invited_by, "invited_at": timezone.now()}
-    return _room_update(room, changes)
-
-
-def room_record_state(*, room_id: str, state: str, error: str = "") -> MatrixRoom:
-    """A room's new state as the bot saw it; an encrypted room stays marked encrypted."""
-    room, _ = MatrixRoom.objects.get_or_create(room_id=room_id)
-    if room.state == MatrixRoom.State.ENCRYPTED and state == MatrixRoom.State.JOINED:
-        return room
-    changes: dict[str, object] = {}
-    if state != room.state:
-        changes["state"] = state
-        if state == MatrixRoom.State.JOINED:
-            changes["joined_at"] = timezone.now()
-    if error:
-        changes["last_error"], changes["last_error_at"] = error, timezone.now()
-    return _room_update(room, changes)
-
-
-def bot_state_get(*, key: str) -> str:
-    return BotState.objects.filter(key=key).values_list("value", flat=True).first() or ""
-
-
-def bot_state_set(*, key: str, value: str) -> None:
-    BotState.objects.update_or_create(key=key, defaults={"value": value})
