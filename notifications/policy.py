@@ -1,4 +1,4 @@
-"""Who is told what about a job event, and when: the rules of PROTOCOL.md.
+"""Who is told what about a job event, and when: the rules of docs/protocol.md ("Notifications").
 
 Pure: no database, no settings, no clock. The caller gathers the facts
 (notifications.selectors) and records what this decides (notifications.deliveries).
