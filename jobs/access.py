@@ -14,7 +14,7 @@ Who may do what with a job (``Use``):
   that identical public requests share one job (the job id is a hash of the
   request), so a second client that joined it polls with another session:
   interfaces pass ``session_id`` only where a mismatch must refuse.
-- CONTROL (abort, archive): the owner, a job manager or a staff session. A public
+- CONTROL (abort, archive): the owner or a job manager. A public
   job is shared by everyone who asked the same thing, so no public caller
   controls one.
 - REPORT (a backend's call-back): only with the job's call-back signature.
@@ -72,8 +72,10 @@ def job_access(
 
 def job_allows(*, job: Job, caller: Caller, use: Use = Use.READ, session_id: str | None = None) -> bool:
     """The rule of the module docstring for a caller without a link, on a job already loaded."""
-    if caller.is_job_manager or caller.is_staff:
+    if caller.is_job_manager:
         return True
+    if caller.is_staff:
+        return use is Use.READ  # staff act through the admin's own actions
     if job.owner:
         return caller.sub == job.owner
     if use is not Use.READ:

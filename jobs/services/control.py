@@ -1,4 +1,4 @@
-"""What a job's owner, a job manager or staff may do to a job: abort it, archive it.
+"""What a job's owner or a job manager may do to a job: abort it, archive it.
 
 Each ``*_for`` function checks the caller through the access gate, then acts;
 ``job_abort`` itself is for callers already checked (staff in the admin).

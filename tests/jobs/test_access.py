@@ -136,6 +136,8 @@ def test_a_staff_session_reads_every_job_but_a_plain_session_does_not():
     staff_session = Caller(sub="admin", is_staff=True)
     assert job_access(caller=staff_session, job_id=job.job_id) == job
     with pytest.raises(JobForbidden):
+        job_access(caller=staff_session, job_id=job.job_id, use=Use.CONTROL)
+    with pytest.raises(JobForbidden):
         job_access(caller=Caller(sub="admin"), job_id=job.job_id)
 
 
