@@ -1,7 +1,9 @@
 """/run_analysis, /call_back and friends through Django's test client, tasks run inline."""
 
+import ast
 import gzip
 import io
+import json
 import tarfile
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,16 +25,38 @@ def run(client, **params):
     return client.get("/run_analysis", {**NEW, **params})
 
 
+def get_product_arguments(api_code: str) -> dict:
+    """The keyword arguments of the ``disp.get_product(...)`` call in an api_code snippet."""
+    (call,) = [
+        node
+        for node in ast.walk(ast.parse(api_code))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "get_product"
+    ]
+    return {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+
+
 def test_a_dummy_job_is_done_with_the_full_answer(client, tasks_inline):
     answer = run(client, product_type="dummy", query_type="Dummy").json()
     assert ANSWER_FIELDS <= set(answer)
     job_id = answer["job_monitor"]["job_id"]
     polled = run(client, product_type="dummy", query_type="Dummy", query_status="submitted", job_id=job_id).json()
     assert polled["query_status"] == "done"
-    assert polled["exit_status"]["status"] == 0
-    assert "comment" in polled["exit_status"]
+    assert polled["exit_status"] == {
+        "status": 0,
+        "job_status": "done",
+        "message": "",
+        "error_message": "",
+        "debug_message": "",
+        "comment": "",
+        "warning": "",
+    }
     assert polled["products"]["job_id"] == job_id
-    assert "DispatcherAPI" in polled["products"]["api_code"]
+    assert polled["products"]["text_product_list"] == [
+        {"name": "dummy", "value": "a dummy product", "meta_data": {"instrument": "empty"}}
+    ]
+    asked = get_product_arguments(polled["products"]["api_code"])
+    assert (asked["instrument"], asked["product"], asked["product_type"]) == ("empty", "dummy", "Dummy")
+    assert asked["src_name"] == polled["products"]["analysis_parameters"]["src_name"]
     assert polled["job_monitor"]["session_id"] == NEW["session_id"]
 
 
@@ -41,7 +65,8 @@ def test_a_submitted_answer_already_has_products_and_job_monitor(client):
     answer = run(client, instrument="empty-async", product_type="dummy", query_type="Dummy", src_name="Mrk 421").json()
     assert answer["query_status"] == "submitted"
     assert answer["products"]["analysis_parameters"]["src_name"] == "Mrk 421"
-    assert answer["job_monitor"]["job_id"]
+    (job,) = Job.objects.all()
+    assert answer["job_monitor"]["job_id"] == answer["products"]["job_id"] == job.job_id
     assert answer["job_monitor"]["full_report_dict_list"] == []
 
 
@@ -49,7 +74,13 @@ def test_an_instant_product_is_done_in_the_first_answer_without_a_worker(client)
     # No task runs in this test: empty's products are answered within the request.
     answer = run(client, product_type="echo", query_type="Real", src_name="Mrk 421").json()
     assert answer["query_status"] == "done"
-    assert '"src_name": "Mrk 421"' in answer["products"]["text_product_list"][0]["value"]
+    (text,) = answer["products"]["text_product_list"]
+    assert text["name"] == "echo"
+    echoed = json.loads(text["value"])
+    assert echoed["src_name"] == "Mrk 421"
+    assert echoed == answer["products"]["echo"]
+    parameters = answer["products"]["analysis_parameters"]
+    assert echoed == {name: parameters[name] for name in ("src_name", "RA", "DEC", "T1", "T2", "T_format")}
     job = Job.objects.get(job_id=answer["job_monitor"]["job_id"])
     statuses = list(job.events.filter(kind=JobEvent.Kind.STATUS).values_list("status", flat=True))
     assert statuses == ["submitted", "done"]
@@ -112,20 +143,24 @@ def test_a_failing_backend_fails_the_job_with_its_message(client, tasks_inline):
     assert polled.status_code == 200
     assert body["query_status"] == "failed"
     assert body["exit_status"]["status"] == 1
-    assert body["exit_status"]["message"]
-    assert body["exit_status"]["error_message"]
+    assert "always fails" in body["exit_status"]["message"]
+    assert body["exit_status"]["error_message"] == body["exit_status"]["message"]
+    assert body["exit_status"]["message"] == Job.objects.get(job_id=answer["job_monitor"]["job_id"]).message
 
 
 def test_post_form_is_served_like_get(client, tasks_inline):
     response = client.post("/dispatch-data/run_analysis", {**NEW, "product_type": "dummy", "query_type": "Dummy"})
     assert response.status_code == 200
-    assert response.json()["job_monitor"]["job_id"]
+    job = Job.objects.get(job_id=response.json()["job_monitor"]["job_id"])
+    assert (job.instrument, job.product_type, job.query_type) == ("empty", "dummy", "Dummy")
+    assert job.session_id == NEW["session_id"]
 
 
 def test_the_outsider_gets_403_for_another_users_job(client, alice, charlie):
     job_id = run(client, product_type="echo", query_type="Real", token=alice).json()["job_monitor"]["job_id"]
     response = run(client, product_type="echo", query_status="submitted", job_id=job_id, token=charlie)
     assert response.status_code == 403
+    assert response.json()["error_code"] == "job_forbidden"
     assert job_id not in response.content.decode()
     download = client.get("/download_products", {"job_id": job_id, "token": charlie})
     assert download.status_code == 403
@@ -152,13 +187,20 @@ class TestCallBack:
         job = self._job()
         assert self._report(client, job, action="progress", message="one", stage="a").status_code == 200
         response = self._report(client, job, action="something-new", message="two", stage="b")
-        assert "time_spent_s" in response.json()
+        assert response.status_code == 200
+        assert set(response.json()) == {"time_spent_s"}
+        assert 0 <= response.json()["time_spent_s"] < 60
         job.refresh_from_db()
         assert job.status == "progress"
         answer = run(client, product_type="dummy", query_status="submitted", job_id=job.job_id, session_id="S")
-        messages = [r["message"] for r in answer.json()["job_monitor"]["full_report_dict_list"]]
-        assert messages == ["one", "two"]
-        assert "sig" not in answer.json()["job_monitor"]["full_report_dict_list"][0]
+        reports = answer.json()["job_monitor"]["full_report_dict_list"]
+        # Each report as the backend sent it, less its signature, with the time it was recorded.
+        sent = {"job_id": job.job_id, "session_id": "S", "instrument_name": "empty-async"}
+        assert [{k: v for k, v in r.items() if k != "time"} for r in reports] == [
+            {**sent, "action": "progress", "message": "one", "stage": "a"},
+            {**sent, "action": "something-new", "message": "two", "stage": "b"},
+        ]
+        assert reports[0]["time"] <= reports[1]["time"]
 
     def test_a_repeated_report_changes_nothing(self, client):
         job = self._job()
@@ -236,12 +278,27 @@ class TestMetadata:
 
     def test_meta_data_describes_parameters(self, client):
         answer = client.get("/api/meta-data", {"instrument": "empty", "product_type": "numerical"}).json()
-        text = str(answer)
-        assert "'name': 'p'" in text and "max_value" in text
+        # Groups of [{"query_name": ...}, parameter, ...], as the frontend reads them.
+        heads = {group[0]["query_name"]: group[0] for group in answer}
+        groups = {group[0]["query_name"]: group[1:] for group in answer}
+        assert list(groups) == ["src_query", "empty_parameters", "numerical_query"]
+        assert heads["empty_parameters"]["prod_dict"]["numerical"] == "numerical_query"
+        assert heads["numerical_query"]["product_name"] == "numerical"
+        assert groups["numerical_query"] == [
+            {
+                "name": "p",
+                "units": "W",
+                "value": 10.0,
+                "type": "float",
+                "restrictions": {"is_optional": False, "max_value": 800},
+                "owl_uri": "http://odahub.io/ontology#Float",
+            }
+        ]
+        assert [p["name"] for p in groups["src_query"]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
 
     def test_par_names_include_token(self, client):
         names = client.get("/api/par-names", {"instrument": "empty", "product_type": "numerical"}).json()
-        assert "p" in names and "token" in names
+        assert names == ["src_name", "RA", "DEC", "T1", "T2", "T_format", "p", "token"]
 
     def test_meta_data_of_a_restricted_instrument_needs_the_role(self, client):
         assert client.get("/api/meta-data", {"instrument": "empty-development"}).status_code == 403

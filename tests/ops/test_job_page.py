@@ -1,11 +1,17 @@
-"""The job page's gate: a signed link opens it for its holder; forged, foreign or expired links get 403."""
+"""The job page's gate: a signed link opens it for its holder; forged, foreign or expired links get 403.
+
+Staff logged in to the admin open any job's page, and only the page: their session acts nowhere else.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from jobs.signing import LINK_PARAM, job_link_sign, job_page_path, job_page_url
 from jobs.states import Status
@@ -93,3 +99,51 @@ def test_mails_and_matrix_messages_carry_the_signed_link(client, make_job, setti
     assert link in message_for_email(job, event="done").text
     path = link.removeprefix("https://oda.example.org")
     assert client.get(path).status_code == 200
+
+
+def staff_member(*, is_staff: bool = True):
+    """A person logged in to the admin with a password, as staff (or not), who may view jobs there."""
+    user = get_user_model().objects.create_user("boss", email="boss@example.org", password="pw", is_staff=is_staff)
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="jobs", codename="view_job"))
+    return user
+
+
+class TestAStaffSession:
+    def test_the_admins_job_page_link_opens_the_page(self, client, make_job):
+        job = make_job()  # alice's
+        client.force_login(staff_member())
+        admin_page = client.get(f"/admin/jobs/job/{job.pk}/change/")
+        assert admin_page.status_code == 200
+        (link,) = re.findall(r'<a href="(/jobs/[^"]+)">', admin_page.content.decode())
+        assert link == job_page_path(job.job_id)
+
+        page = client.get(link)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert f"<code>{job.job_id}</code>" in html
+        assert 'data-status="done"' in html
+        state = client.get(f"/jobs/{job.job_id}/state.json")
+        assert (state.status_code, state.json()["job_id"], state.json()["status"]) == (200, job.job_id, "done")
+
+    def test_a_session_without_staff_status_is_refused(self, client, make_job):
+        job = make_job()
+        client.force_login(staff_member(is_staff=False))
+        page = client.get(job_page_path(job.job_id))
+        assert page.status_code == 403
+        assert job.job_id not in page.content.decode()
+        assert client.get(f"/jobs/{job.job_id}/state.json").status_code == 403
+
+    def test_it_reads_nothing_and_changes_nothing_through_the_protocols(self, client, make_job):
+        # Those endpoints take no CSRF token: a session there would let any site act for staff.
+        running, done = make_job(status=Status.PROGRESS), make_job()
+        client.force_login(staff_member())
+        inspected = client.get("/inspect-state")
+        assert inspected.status_code == 403
+        assert "records" not in inspected.json()
+        answer = client.get("/run_analysis", {"job_id": done.job_id, "query_status": "done"})
+        assert (answer.status_code, answer.json()["error_code"]) == (403, "job_forbidden")
+        assert client.get(f"/api/v1/jobs/{done.job_id}/").status_code == 403
+        assert client.post(f"/api/v1/jobs/{running.job_id}/abort/").status_code == 403
+        assert client.post(f"/uws/jobs/{running.job_id}/phase", {"PHASE": "ABORT"}).status_code == 403
+        running.refresh_from_db()
+        assert running.status == Status.PROGRESS

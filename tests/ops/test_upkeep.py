@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import pydoc
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.models import Schedule
+from django_q.models import Schedule, Task
+from django_q.scheduler import scheduler
 
 from jobs.models import Job
 from jobs.products import products_dir
@@ -38,12 +40,33 @@ def test_a_changed_schedule_is_put_back():
     assert Schedule.objects.filter(name="jobs: purge old jobs").count() == 1
 
 
-def test_schedule_functions_resolve_to_callables():
-    from importlib import import_module
+def test_each_schedule_names_its_task_as_django_q2_finds_it():
+    # django-q2's worker turns a task's dotted name into a function with pydoc.locate
+    # (django_q/worker.py), which gives None rather than raising for a name it cannot find.
+    schedules_ensure()
+    found = {schedule.name: pydoc.locate(schedule.func) for schedule in Schedule.objects.all()}
+    assert found == {"jobs: fail stale jobs": stale_jobs_fail, "jobs: purge old jobs": old_jobs_purge}
 
-    for func, _ in SCHEDULES.values():
-        module, _, name = func.rpartition(".")
-        assert callable(getattr(import_module(module), name))
+
+def test_due_schedules_do_their_work_through_django_q2(settings, make_job, tasks_inline):
+    settings.RETENTION_DAYS = 10
+    old = make_job(age_days=11)
+    silent = make_job(status=Status.PROGRESS)
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2))
+    schedules_ensure()
+    Schedule.objects.update(next_run=timezone.now() - timedelta(seconds=1))
+
+    scheduler()  # what the cluster does every 30 s; with SYNC the tasks run here, now
+
+    ran = {task.func: (task.success, task.result) for task in Task.objects.all()}
+    assert ran == {"jobs.tasks.stale_jobs_fail": (True, 1), "jobs.tasks.old_jobs_purge": (True, 1)}
+    silent.refresh_from_db()
+    assert silent.status == Status.FAILED
+    assert not Job.objects.filter(pk=old.pk).exists()
+    # Each schedule stays, due again later.
+    now = timezone.now()
+    kept = {s.name: (s.repeats, s.next_run > now) for s in Schedule.objects.all()}
+    assert kept == {"jobs: fail stale jobs": (-1, True), "jobs: purge old jobs": (-1, True)}
 
 
 def test_the_purge_schedule_removes_jobs_past_the_retention(settings, make_job):
