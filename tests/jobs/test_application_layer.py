@@ -156,3 +156,25 @@ class TestOneErrorThroughEveryInterface:
         answers = self._answers(client, job.job_id, charlie)
         expected = (403, "You are not allowed to access this job.")
         assert answers == {"oda": expected, "rest": expected, "uws": expected, "page": expected}
+
+
+class TestAPurgedJobAskedForAgain:
+    def test_its_new_life_is_answered_not_the_cached_old_one(self, client, alice):
+        from jobs.services import job_fail, jobs_remove
+
+        params = {"case": uuid.uuid4().hex}
+        first, _ = job_get_or_create(owner=ALICE, instrument="empty", product_type="echo", params=params)
+        job_fail(job_id=first.job_id, message="first life failed")
+        asked = {"job_id": first.job_id, "query_status": "failed", "token": alice}
+        assert client.get("/run_analysis", asked).json()["query_status"] == "failed"
+        first_version = Job.objects.get(job_id=first.job_id).answer_version
+        jobs_remove(job_ids=[first.job_id])
+
+        again, created = job_get_or_create(owner=ALICE, instrument="empty", product_type="echo", params=params)
+        job_finish(job_id=again.job_id, products=Products(comment="second life"))
+        # Same job id, same answer version: only the row tells the two lives apart.
+        assert created and again.job_id == first.job_id
+        assert Job.objects.get(job_id=again.job_id).answer_version == first_version
+
+        answer = client.get("/run_analysis", asked).json()
+        assert (answer["query_status"], answer["exit_status"]["message"]) == ("done", "")

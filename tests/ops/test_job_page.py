@@ -125,6 +125,15 @@ class TestAStaffSession:
         state = client.get(f"/jobs/{job.job_id}/state.json")
         assert (state.status_code, state.json()["job_id"], state.json()["status"]) == (200, job.job_id, "done")
 
+    def test_the_pages_file_links_download_for_the_staff_session(self, client, make_job):
+        job = make_job()  # alice's, done, with result.txt
+        client.force_login(staff_member())
+        (file,) = client.get(f"/jobs/{job.job_id}/state.json").json()["products"]["files"]
+        assert file["name"] == "result.txt"
+        download = client.get(file["url"])
+        assert download.status_code == 200
+        assert download["Content-Disposition"] == 'attachment; filename="result.txt.gz"'
+
     def test_a_session_without_staff_status_is_refused(self, client, make_job):
         job = make_job()
         client.force_login(staff_member(is_staff=False))

@@ -114,12 +114,10 @@ def _event(event: JobEvent) -> dict[str, Any]:
 
 
 def _download_url(job: Job, name: str, link: str | None) -> str:
-    if link is not None:
-        return _with_link(
-            f"{reverse('job_download', kwargs={'job_id': job.job_id})}?{urlencode({'file_list': name})}", link
-        )
-    # Without a link the reader holds a token: the protocol's own download, to which they add it.
-    return "/download_products?" + urlencode({"job_id": job.job_id, "file_list": name})
+    # The page's own download admits whoever may read the page: the link's holder, a token
+    # (Bearer, or added as ?token=), a staff session.
+    url = f"{reverse('job_download', kwargs={'job_id': job.job_id})}?{urlencode({'file_list': name})}"
+    return _with_link(url, link)
 
 
 def _with_link(url: str, link: str | None) -> str:
