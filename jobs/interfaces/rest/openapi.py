@@ -202,6 +202,7 @@ COMPONENTS = {
         "properties": {
             "error": {"type": "string"},
             "error_message": {"type": "string"},
+            "error_code": {"type": "string", "description": "Stable, for scripts: job_not_found, roles_missing, ..."},
             "exit_status": {"type": "object", "properties": {"status": {"type": "integer"}}},
             "installed_instruments": {"type": "array", "items": {"type": "string"}},
         },

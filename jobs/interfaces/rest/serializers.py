@@ -107,12 +107,24 @@ class JobCreateSerializer(serializers.Serializer):
 
 
 class ParameterSerializer(serializers.Serializer):
+    """A ParameterDescription (instruments.descriptions), as the REST API and its schema show it."""
+
     name = serializers.CharField()
-    type = serializers.CharField()
     units = serializers.CharField(allow_null=True)
-    value = serializers.JSONField(allow_null=True, help_text="The default value.")
-    restrictions = serializers.DictField(help_text="is_optional, min_value, max_value, allowed_values, ...")
+    value = serializers.JSONField(source="default", allow_null=True, help_text="The default value.")
+    type = serializers.CharField()
+    restrictions = serializers.SerializerMethodField()
     owl_uri = serializers.CharField(required=False)
+
+    @extend_schema_field(serializers.DictField(help_text="is_optional, min_value, max_value, allowed_values, ..."))
+    def get_restrictions(self, parameter: ParameterDescription) -> dict[str, Any]:
+        return parameter.restrictions.as_mapping()
+
+    def to_representation(self, parameter: ParameterDescription) -> dict[str, Any]:
+        shown = super().to_representation(parameter)
+        if not parameter.owl_uri:
+            del shown["owl_uri"]  # a parameter without an ontology term says nothing of it
+        return shown
 
 
 class ProductSerializer(serializers.Serializer):
@@ -136,6 +148,7 @@ class ErrorSerializer(serializers.Serializer):
 
     error = serializers.CharField()
     error_message = serializers.CharField()
+    error_code = serializers.CharField(help_text="Stable, for scripts: job_not_found, roles_missing, ...")
     exit_status = serializers.DictField()
 
 
@@ -166,18 +179,5 @@ def _product_data(instrument: InstrumentDescription, product: ProductDescription
         "description": product.description,
         "query_types": sorted(product.query_types),
         "roles": sorted(product.roles),
-        "parameters": [_parameter_data(parameter) for parameter in parameters.values()],
+        "parameters": ParameterSerializer(list(parameters.values()), many=True).data,
     }
-
-
-def _parameter_data(parameter: ParameterDescription) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": parameter.name,
-        "units": parameter.units,
-        "value": parameter.default,
-        "type": parameter.type,
-        "restrictions": parameter.restrictions.as_mapping(),
-    }
-    if parameter.owl_uri:
-        data["owl_uri"] = parameter.owl_uri
-    return data
