@@ -18,27 +18,26 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs.services import running
-from jobs.services.purge import jobs_purge
+from jobs import services
 
 log = logging.getLogger(__name__)
 
 
 def job_run_task(job_id: str) -> None:
-    running.job_execute(job_id=job_id)
+    services.job_execute(job_id=job_id)
 
 
 def job_poll_task(job_id: str) -> None:
-    running.job_poll(job_id=job_id)
+    services.job_poll(job_id=job_id)
 
 
 def job_complete_task(job_id: str, report: dict[str, Any]) -> None:
-    running.job_complete_from_report(job_id=job_id, report=report)
+    services.job_complete_from_report(job_id=job_id, report=report)
 
 
 def stale_jobs_fail() -> int:
     """The body of "jobs: fail stale jobs"; returns how many jobs it failed."""
-    failed = running.jobs_fail_stale()
+    failed = services.jobs_fail_stale()
     if failed:
         log.warning("incident: %d stale job(s) failed: %s", len(failed), ", ".join(job_id[:12] for job_id in failed))
     return len(failed)
@@ -46,4 +45,4 @@ def stale_jobs_fail() -> int:
 
 def old_jobs_purge() -> int:
     """The body of "jobs: purge old jobs"; returns how many jobs it removed."""
-    return jobs_purge(older_than_days=settings.RETENTION_DAYS).jobs
+    return services.jobs_purge(older_than_days=settings.RETENTION_DAYS).jobs
