@@ -1,13 +1,17 @@
-"""The SQLite backend queues writers of every process on one lock file, in order and at once."""
+"""The SQLite backend queues writers of every process on one lock file, in order and at once,
+and every transaction holds that queue and SQLite's write lock from its BEGIN to its end."""
 
+import fcntl
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
 
 import pytest
+from django.db import OperationalError, connection, connections, transaction
 
-from dispatcher_site.sqlite.base import _WriteLock
+from dispatcher_site.sqlite.base import DatabaseWrapper, _WriteLock, lock_file_path
 
 HOLD_S = 0.4
 
@@ -113,25 +117,106 @@ def test_in_memory_databases_need_no_lock_file():
     assert lock._files == {}
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("watched", [False, True])
-def test_a_transaction_takes_sqlites_write_lock_at_once_whether_or_not_queries_are_watched(watched):
-    import sqlite3
+def _queue_taken(lock_file: str) -> bool:
+    """Whether some writer holds the queue's flock (a new open file conflicts even with this process)."""
+    fd = os.open(lock_file, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
 
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite backend's own BEGIN")
-    with CaptureQueriesContext(connection) as captured:
-        connection.force_debug_cursor = watched
-        with transaction.atomic():
-            # Before any statement of ours: BEGIN IMMEDIATE already holds SQLite's write lock.
-            other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
-            try:
-                with pytest.raises(sqlite3.OperationalError, match="locked"):
-                    other.execute("BEGIN IMMEDIATE")
-            finally:
-                other.close()
-    begins = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("BEGIN")]
-    assert begins == (["BEGIN IMMEDIATE"] if watched else [])
+def _sqlite_write_lock_taken(database: str) -> bool:
+    other = sqlite3.connect(database, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return True
+    else:
+        other.rollback()
+        return False
+    finally:
+        other.close()
+
+
+# Models are imported inside the tests: the spawned processes above import this module bare.
+@pytest.fixture
+def queued_sqlite(transactional_db):
+    """The default database's file, when it is SQLite behind the queueing backend."""
+    if not isinstance(connections["default"], DatabaseWrapper):
+        pytest.skip("the queueing SQLite backend only")
+    yield str(connection.settings_dict["NAME"])
+    connection.close()  # frees the queue if a failed test left it taken, so the flush that follows can run
+
+
+def test_a_transaction_holds_the_queue_and_sqlites_write_lock_from_its_begin_to_its_end(queued_sqlite):
+    from jobs.models import Job
+
+    lock_file = lock_file_path(queued_sqlite)
+    with transaction.atomic():
+        # Before any statement of ours: BEGIN IMMEDIATE already holds SQLite's write lock.
+        assert _queue_taken(lock_file)
+        assert _sqlite_write_lock_taken(queued_sqlite)
+        Job.objects.create(job_id="a" * 64, instrument="empty", product_type="echo")
+    assert not _queue_taken(lock_file)
+    assert not _sqlite_write_lock_taken(queued_sqlite)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert _queue_taken(lock_file)
+        raise RuntimeError("rolled back")
+    assert not _queue_taken(lock_file)
+
+
+def test_a_begin_that_fails_leaves_the_queue(queued_sqlite):
+    from jobs.models import Job
+
+    other = sqlite3.connect(queued_sqlite, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # SQLite's lock taken behind the queue's back
+    try:
+        connection.ensure_connection()
+        connection.connection.execute("PRAGMA busy_timeout = 0")
+        with pytest.raises(OperationalError, match="locked"), transaction.atomic():
+            pass
+        # Checked at once: closing the connection below would free a queue left taken.
+        queue_left = not _queue_taken(lock_file_path(queued_sqlite))
+    finally:
+        other.rollback()
+        other.close()
+        connection.close()  # the next use reconnects with the configured timeout
+    assert queue_left
+    with transaction.atomic():
+        Job.objects.create(job_id="a" * 64, instrument="empty", product_type="echo")
+    assert Job.objects.count() == 1
+
+
+def test_a_second_thread_writes_once_the_first_has_committed(queued_sqlite):
+    from jobs.models import Job
+
+    order = []
+    started = threading.Event()
+
+    def write() -> None:
+        started.set()
+        try:
+            with transaction.atomic():
+                order.append("second in")
+                Job.objects.create(job_id="b" * 64, instrument="empty", product_type="echo")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        Job.objects.create(job_id="a" * 64, instrument="empty", product_type="echo")
+        second = threading.Thread(target=write, daemon=True)
+        second.start()
+        assert started.wait(10)
+        time.sleep(HOLD_S)
+        order.append("first out")
+    second.join(30)
+    assert order == ["first out", "second in"]
+    assert Job.objects.count() == 2
