@@ -273,12 +273,11 @@ def caller_from_request(request: HttpRequest, *, staff_session: bool = False) ->
     raw = token_from_request(request)
     if raw is not None:
         caller = caller_from_token(raw)
+        user_sync(caller)
     elif staff_session and _is_staff(request):
         caller = Caller(sub=request.user.get_username(), email=request.user.email, is_staff=True)
     else:
         caller = Caller.public()
-    if raw is not None:
-        user_sync(caller)
     request._dispatcher_caller = caller
     return caller
 

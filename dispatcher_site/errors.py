@@ -41,13 +41,6 @@ class InvalidRequest(ServiceError):
     code = "invalid_request"
 
 
-class ServiceUnavailable(ServiceError):
-    """Something the request needs is down for now; asking again later may work."""
-
-    status_code = 503
-    code = "unavailable"
-
-
 Renderer = Callable[[HttpRequest, ServiceError], HttpResponse]
 
 

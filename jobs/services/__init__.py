@@ -6,7 +6,7 @@ import from here and nowhere deeper; reads for a caller go through ``jobs.access
 - submission: ``job_submit`` (validate, create or join, start), ``job_run`` (start a pending job)
 - running: ``job_execute``, ``job_poll``, ``job_callback``, ``job_finish``, ``job_fail``,
   ``jobs_fail_stale`` (what tasks and backends drive)
-- control: ``job_abort_for``, ``job_archive_for`` (the owner's or staff's actions), ``job_abort``
+- control: ``job_abort_for``, ``job_archive_for`` (what an owner or a job manager may do), ``job_abort``
 - purge: ``jobs_purge``, ``jobs_remove``
 - records: ``job_record_notification`` (the notifications app keeps its outcomes in the history)
 """

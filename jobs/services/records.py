@@ -30,6 +30,8 @@ from jobs.states import ALLOWED_FROM, TERMINAL, Status
 log = logging.getLogger("jobs.services")
 
 _STARTS = (Status.SUBMITTED, Status.PENDING)
+# The answer changed: every write that changes what an answer shows sets this in its own UPDATE.
+_NEXT_VERSION = F("answer_version") + 1
 
 
 def job_id_compute(
@@ -138,10 +140,12 @@ def job_set_archived(*, job_id: str, archived: bool) -> Job:
     with transaction.atomic():
         job = _get(job_id)
         if job.is_archived != archived:
-            Job.objects.filter(pk=job.pk).update(archived_at=timezone.now() if archived else None)
+            Job.objects.filter(pk=job.pk).update(
+                archived_at=timezone.now() if archived else None, answer_version=_NEXT_VERSION
+            )
             job.refresh_from_db()
             message = "job archived" if archived else "job asked for again: no longer archived"
-            _record_event(job, kind=JobEvent.Kind.ARCHIVE, message=message)
+            _record_event(job, kind=JobEvent.Kind.ARCHIVE, message=message, bump=False)
     return job
 
 
@@ -159,11 +163,13 @@ def job_report_progress(
             job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend started")
         try:
             with transaction.atomic():
-                event = _record_event(job, kind=JobEvent.Kind.PROGRESS, message=message, data=data, dedup_key=dedup_key)
+                event = _record_event(
+                    job, kind=JobEvent.Kind.PROGRESS, message=message, data=data, dedup_key=dedup_key, bump=False
+                )
         except IntegrityError:
             return None
         # A report shows the backend is alive: the stale-job sweep counts from here.
-        Job.objects.filter(pk=job.pk).update(last_report_at=timezone.now())
+        Job.objects.filter(pk=job.pk).update(last_report_at=timezone.now(), answer_version=_NEXT_VERSION)
         return event
 
 
@@ -216,7 +222,7 @@ def _get(job_id: str) -> Job:
 
 def _fields_for(to: Status, message: str) -> dict[str, Any]:
     now = timezone.now()
-    fields: dict[str, Any] = {"status": to, "answer_version": F("answer_version") + 1}
+    fields: dict[str, Any] = {"status": to, "answer_version": _NEXT_VERSION}
     if to in (Status.SUBMITTED, Status.PROGRESS):
         fields["last_report_at"] = now  # queued, or the backend called: the sweep's clock restarts
     if to == Status.PROGRESS:
@@ -236,12 +242,13 @@ def _record_event(
     dedup_key: str | None = None,
     bump: bool = True,
 ) -> JobEvent:
-    """Keep one event; ``bump`` says the answer changed (a move bumps the version itself)."""
+    """Keep one event; ``bump`` says the answer changed (a caller that updates the job row anyway
+    sets ``_NEXT_VERSION`` in that same UPDATE and passes False)."""
     event = row_insert(
         JobEvent(job=job, kind=kind, status=job.status, message=message, data=data or {}, dedup_key=dedup_key)
     )
     if bump:
-        Job.objects.filter(pk=job.pk).update(answer_version=F("answer_version") + 1)
+        Job.objects.filter(pk=job.pk).update(answer_version=_NEXT_VERSION)
     _announce(event)
     return event
 
