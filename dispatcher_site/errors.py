@@ -41,6 +41,20 @@ class InvalidRequest(ServiceError):
     code = "invalid_request"
 
 
+class ServiceUnavailable(ServiceError):
+    """A part the service depends on (database, task queue) is out for now: try again later.
+
+    Clients retry a 503 (oda-api does); ``retry_after_s`` becomes the Retry-After header.
+    """
+
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 5):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 Renderer = Callable[[HttpRequest, ServiceError], HttpResponse]
 
 
