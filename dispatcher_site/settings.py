@@ -142,6 +142,13 @@ Q_CLUSTER = {
 
 # Backend and notification timing.
 BACKEND_TIMEOUT_S = env_float("DISPATCHER_BACKEND_TIMEOUT_S", 30.0, minimum=0.1)
+# A job waiting in the queue for a worker fails only after this long (a backlog drains).
+QUEUE_TIMEOUT_S = env_int("DISPATCHER_QUEUE_TIMEOUT_S", 24 * 3600, minimum=60)
+# A worker calling a backend holds the job's lease and renews it every third of this;
+# a lease that runs out (the worker died) has the call made again.
+RUN_LEASE_S = env_int("DISPATCHER_RUN_LEASE_S", 60, minimum=3)
+# A task due this long that no worker took up, with the queue empty, was lost: call again.
+REQUEUE_AFTER_S = env_int("DISPATCHER_REQUEUE_AFTER_S", 120, minimum=5)
 SYNC_ANSWER_WAIT_S = env_float("DISPATCHER_SYNC_ANSWER_WAIT_S", 0.0, minimum=0.0)
 UWS_MAX_WAIT_S = env_int("DISPATCHER_UWS_MAX_WAIT_S", 30, minimum=0, maximum=600)  # cap on a UWS ?WAIT=n
 

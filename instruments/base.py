@@ -85,7 +85,10 @@ class RunRequest:
     callback_url: str = ""
     # What the adapter returned in RunOutcome.backend_ref on an earlier step.
     backend_ref: Mapping[str, Any] = field(default_factory=dict)
+    # The job's attempt (a failed job asked for again runs as attempt 2, 3...), and the
+    # call of the backend within it (retries after transient errors).
     attempt: int = 1
+    call: int = 1
 
 
 @dataclass

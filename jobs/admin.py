@@ -46,13 +46,22 @@ class JobAdmin(admin.ModelAdmin):
             None,
             {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message")},
         ),
-        ("When", {"fields": ("created_at", "started_at", "finished_at", "last_report_at", "attempts")}),
+        (
+            "When",
+            {
+                "fields": (
+                    "created_at", "started_at", "finished_at", "last_report_at", "attempt", "backend_calls",
+                    "task_due_at", "lease_until",
+                )
+            },
+        ),  # fmt: skip
         ("Parameters", {"fields": ("parameters",)}),
         ("Products", {"fields": ("stored_products",)}),
     )
     readonly_fields = (
         "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
-        "started_at", "finished_at", "last_report_at", "attempts", "parameters", "stored_products",
+        "started_at", "finished_at", "last_report_at", "attempt", "backend_calls", "task_due_at", "lease_until",
+        "parameters", "stored_products",
     )  # fmt: skip
     inlines = [JobEventInline]
     actions = ("abort", "purge")

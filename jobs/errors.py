@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher_site.errors import InvalidRequest, ServiceError
+from dispatcher_site.errors import InvalidRequest, ServiceError, ServiceUnavailable
 
 __all__ = [
     "IllegalTransition",
@@ -12,6 +12,7 @@ __all__ = [
     "JobNotFound",
     "LinkRefused",
     "ProductsUnavailable",
+    "QueueUnavailable",
 ]
 
 
@@ -61,3 +62,12 @@ class ProductsUnavailable(JobError):
     """A download of products the job does not have (yet)."""
 
     code = "products_unavailable"
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """The task broker did not take a task (Redis down, the ORM broker's database locked)."""
+
+    code = "queue_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("The task queue cannot be reached right now; please try again in a minute.", retry_after_s=30)

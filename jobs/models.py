@@ -22,14 +22,29 @@ class Job(models.Model):
     claims = models.JSONField(default=dict, blank=True)
     # Whatever the adapter needs to find the backend's work again (a URL, a ref).
     backend_ref = models.JSONField(default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    # Which run of the job this is: a failed or aborted job asked for again runs again
+    # under the same id, as attempt 2, 3... (its earlier attempts stay in its history).
+    attempt = models.PositiveSmallIntegerField(default=1)
+    # Calls of the backend in this attempt (a retry after a transient error, a call
+    # made again after a worker died); bounded by jobs.services.running.MAX_BACKEND_CALLS.
+    backend_calls = models.PositiveSmallIntegerField(default=0)
+    # Since when a task for this job (its run, a poll, the collection of its products)
+    # is due on the task queue and no worker has taken it up; NULL while none is due or
+    # a worker has it. A task lost on the way (a worker cluster killed with the tasks it
+    # had fetched, a broker restarted empty) shows here, and the requeue sweep calls
+    # the backend again (jobs.services.running.jobs_requeue).
+    task_due_at = models.DateTimeField(null=True, blank=True)
+    # While a worker calls the backend, it holds this lease and renews it; a lease
+    # that runs out means the worker died in the call, and the call is made again.
+    lease_until = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True, default="", help_text="Why the job failed or was aborted.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # The last sign of life of the job's run: queued, the backend called, or a report
-    # from it. The stale-job sweep measures silence from here, and nothing else moves it
-    # (a notification's outcome is not a sign of the backend's life).
+    # Submitted: when the attempt was accepted (the queue-wait bound counts from here).
+    # In progress: the last sign of the backend's life (the call, an answer, a report);
+    # the stale-job sweep measures silence from here, and nothing else moves it (a
+    # notification's outcome is not a sign of the backend's life).
     last_report_at = models.DateTimeField("last report", null=True, blank=True)
     # Grows with every change an answer shows (status, events, notification outcomes):
     # a finished job's answer is built once per version and cached.
@@ -89,6 +104,8 @@ class JobEvent(models.Model):
     # Makes a repeated report harmless: the same key for the same job is stored once.
     # NULL (not "") for events without a key, so that they never collide.
     dedup_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    # The job's attempt this happened in (see Job.attempt).
+    attempt = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -125,3 +142,22 @@ class JobProducts(models.Model):
 
     def __str__(self) -> str:
         return f"products of {self.job_id}"
+
+
+class DelayedTask(models.Model):
+    """A task to queue at a later time: a poll in a few seconds, a retry after a back-off.
+
+    No worker sleeps waiting for it: the task timer of every worker cluster
+    (``jobs.scheduling.delayed_tasks_send``, run by ``manage.py qcluster``) hands
+    due rows to the broker and deletes them, so none outlives its run.
+    """
+
+    func = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="delayedtask_due")]
+
+    def __str__(self) -> str:
+        return f"{self.func} at {self.due_at:%H:%M:%S}"

@@ -1,4 +1,8 @@
-"""The job state machine: status only ever moves forward."""
+"""The job state machine: status moves forward within an attempt.
+
+The one move back is a new attempt: a failed or aborted job asked for again runs
+again under the same id (``RUN_AGAIN_FROM``; jobs.services.records.job_attempt_again).
+"""
 
 from __future__ import annotations
 
@@ -29,3 +33,6 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     Status.FAILED: frozenset({Status.SUBMITTED, Status.PROGRESS}),
     Status.ABORTED: frozenset({Status.PENDING, Status.SUBMITTED, Status.PROGRESS}),
 }
+
+# A job in one of these may run again, as its next attempt.
+RUN_AGAIN_FROM = frozenset({Status.FAILED, Status.ABORTED})

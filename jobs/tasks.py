@@ -23,16 +23,16 @@ from jobs import services
 log = logging.getLogger(__name__)
 
 
-def job_run_task(job_id: str) -> None:
-    services.job_execute(job_id=job_id)
+def job_run_task(job_id: str, attempt: int | None = None, call: int | None = None) -> None:
+    services.job_execute(job_id=job_id, attempt=attempt, call=call)
 
 
-def job_poll_task(job_id: str) -> None:
-    services.job_poll(job_id=job_id)
+def job_poll_task(job_id: str, attempt: int | None = None) -> None:
+    services.job_poll(job_id=job_id, attempt=attempt)
 
 
-def job_complete_task(job_id: str, report: dict[str, Any]) -> None:
-    services.job_complete_from_report(job_id=job_id, report=report)
+def job_complete_task(job_id: str, report: dict[str, Any], attempt: int | None = None) -> None:
+    services.job_complete_from_report(job_id=job_id, report=report, attempt=attempt)
 
 
 def stale_jobs_fail() -> int:

@@ -1,4 +1,4 @@
-"""What a job's owner or a job manager may do to a job: abort it, archive it.
+"""What a job's owner or a job manager may do to a job: abort it, archive it, run it again.
 
 Each ``*_for`` function checks the caller through the access gate, then acts;
 ``job_abort`` itself is for callers already checked (staff in the admin).
@@ -11,7 +11,8 @@ from jobs.access import Use, job_access
 from jobs.errors import IllegalTransition
 from jobs.models import Job
 from jobs.services.records import job_move, job_set_archived
-from jobs.states import Status
+from jobs.services.submission import job_run
+from jobs.states import RUN_AGAIN_FROM, Status
 
 
 def job_abort(*, job_id: str, message: str = "Aborted on request.") -> Job:
@@ -44,3 +45,11 @@ def job_archive_for(*, caller: Caller, job_id: str, message: str = "Deleted by i
         except IllegalTransition:
             pass  # it ended meanwhile: archived as it ended
     return job_set_archived(job_id=job.job_id, archived=True)
+
+
+def job_run_again_for(*, caller: Caller, job_id: str) -> Job:
+    """Run a failed or aborted job again, as its next attempt; any other job answers 409."""
+    job = job_access(caller=caller, job_id=job_id, use=Use.CONTROL)
+    if job.status not in RUN_AGAIN_FROM:
+        raise IllegalTransition(job.job_id, job.status, "a new attempt (only a failed or aborted job runs again)")
+    return job_run(job_id=job.job_id)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from jobs.models import Job, JobEvent
 from jobs.products import products_row
 from jobs.signals import job_event_recorded
 from jobs.sql import row_family_insert, row_insert
-from jobs.states import ALLOWED_FROM, TERMINAL, Status
+from jobs.states import ALLOWED_FROM, RUN_AGAIN_FROM, TERMINAL, Status
 
 log = logging.getLogger("jobs.services")
 
@@ -59,7 +60,8 @@ def job_get_or_create(*, status: Status = Status.SUBMITTED, **asked: Any) -> tup
         raise ValueError(f"a job cannot start as {status}")
     job = _job_row(asked, status=status)
     if status == Status.SUBMITTED:
-        job.last_report_at = timezone.now()  # queued: the sweep's clock starts
+        # Accepted, and its run task due: the queue-wait bound counts from here.
+        job.last_report_at = job.task_due_at = timezone.now()
     return _insert_or_get(job, [_status_event(status, f"job {status}")])
 
 
@@ -135,6 +137,33 @@ def job_move(*, job_id: str, to: Status, message: str = "", data: dict | None = 
     return job
 
 
+def job_attempt_again(*, job_id: str, status: Status = Status.SUBMITTED, message: str = "") -> Job | None:
+    """Start the next attempt of a failed or aborted job, in ``status`` (submitted, or pending).
+
+    Same id; the attempt number grows, the backend's calls and reference, the
+    message and the times of the ended attempt are cleared, and its events stay in
+    the history (each event keeps its attempt). None when the job is not failed or
+    aborted (any more: a concurrent request may have started the attempt).
+    A failed or aborted job holds no products (only a done one keeps them).
+    """
+    if status not in _STARTS:
+        raise ValueError(f"an attempt cannot start as {status}")
+    now = timezone.now() if status == Status.SUBMITTED else None
+    fields = {
+        "status": status, "attempt": F("attempt") + 1, "backend_calls": 0, "backend_ref": {}, "message": "",
+        "started_at": None, "finished_at": None, "lease_until": None, "task_due_at": now, "last_report_at": now,
+        "answer_version": _NEXT_VERSION,
+    }  # fmt: skip
+    with transaction.atomic():
+        if not Job.objects.filter(job_id=job_id, status__in=RUN_AGAIN_FROM).update(**fields):
+            return None
+        job = _get(job_id)
+        note = message or f"job {status} again: attempt {job.attempt}"
+        _record_event(job, kind=JobEvent.Kind.STATUS, message=note, data={"attempt": job.attempt}, bump=False)
+    log.info("job %s attempt %d %s", job_id, job.attempt, status, extra={"job_id": job_id})
+    return job
+
+
 def job_set_archived(*, job_id: str, archived: bool) -> Job:
     """Take a job out of the UWS job list, or bring it back; no status change."""
     with transaction.atomic():
@@ -150,15 +179,24 @@ def job_set_archived(*, job_id: str, archived: bool) -> Job:
 
 
 def job_report_progress(
-    *, job_id: str, message: str = "", data: dict | None = None, dedup_key: str | None = None
+    *,
+    job_id: str,
+    message: str = "",
+    data: dict | None = None,
+    dedup_key: str | None = None,
+    task_due: bool = False,
 ) -> JobEvent | None:
     """Record a progress report; a report already recorded under ``dedup_key`` is ignored.
 
     Returns the new event, or None for a repeat. Reports on a finished job are kept
-    (they are history) but do not move it.
+    (they are history) but do not move it. A key counts within an attempt: the
+    next attempt's backend may say the same things again. ``task_due``: the report
+    calls for a task (the products' collection), queued now.
     """
     with transaction.atomic():
         job = _get(job_id)
+        if dedup_key is not None and job.attempt > 1:
+            dedup_key = f"{job.attempt}:{dedup_key}"
         if not job.is_terminal and job.status != Status.PROGRESS:
             job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend started")
         try:
@@ -169,19 +207,64 @@ def job_report_progress(
         except IntegrityError:
             return None
         # A report shows the backend is alive: the stale-job sweep counts from here.
-        Job.objects.filter(pk=job.pk).update(last_report_at=timezone.now(), answer_version=_NEXT_VERSION)
+        now = timezone.now()
+        fields = {"last_report_at": now, "answer_version": _NEXT_VERSION, **({"task_due_at": now} if task_due else {})}
+        Job.objects.filter(pk=job.pk).update(**fields)
         return event
 
 
-def job_note_backend(*, job_id: str, backend_ref: dict[str, Any]) -> None:
-    """Keep where the backend's work can be found again; the backend answered, so it is alive."""
-    Job.objects.filter(job_id=job_id).update(backend_ref=backend_ref, last_report_at=timezone.now())
+def job_lease_take(*, job_id: str, attempt: int, lease_s: float, call: int | None = None) -> datetime | None:
+    """Take the job's lease for one call of its backend; returns the lease (its token) or None.
+
+    None when the job has ended, is in another attempt, or another worker holds a
+    live lease. ``call`` (a run of the backend, numbered within the attempt) also
+    counts the call, and is refused unless it is the next one: a task delivered
+    twice calls the backend once. Taking the lease for a call is a sign of life,
+    the job's silence counts from here.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=lease_s)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    rows = Job.objects.filter(free, job_id=job_id, attempt=attempt, status__in=[Status.SUBMITTED, Status.PROGRESS])
+    fields: dict[str, Any] = {"lease_until": lease, "task_due_at": None}
+    if call is not None:
+        rows = rows.filter(backend_calls=call - 1)
+        fields.update(backend_calls=call, last_report_at=now)
+    return lease if rows.update(**fields) else None
 
 
-def job_count_attempt(*, job_id: str) -> int:
-    """One more call of the backend for this job; returns the attempt's number."""
-    Job.objects.filter(job_id=job_id).update(attempts=F("attempts") + 1, last_report_at=timezone.now())
-    return Job.objects.filter(job_id=job_id).values_list("attempts", flat=True).get()
+def job_lease_renew(*, job_id: str, lease: datetime, lease_s: float) -> datetime | None:
+    """Keep a lease this worker holds (``lease``, as taken or last renewed); the new one, or None if lost."""
+    renewed = timezone.now() + timedelta(seconds=lease_s)
+    return renewed if Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=renewed) else None
+
+
+def job_lease_release(*, job_id: str, lease: datetime) -> None:
+    Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=None)
+
+
+def job_note_backend(
+    *, job_id: str, backend_ref: dict[str, Any] | None = None, next_task_due: datetime | None = None
+) -> None:
+    """The backend answered: keep where its work can be found again (``backend_ref``) and,
+    when a poll is to follow, the time it is due. An answer is a sign of the backend's
+    life: the job's silence counts from now."""
+    fields: dict[str, Any] = {"last_report_at": timezone.now()}
+    if backend_ref:
+        fields["backend_ref"] = backend_ref
+    if next_task_due is not None:
+        fields["task_due_at"] = next_task_due
+    Job.objects.filter(job_id=job_id).update(**fields)
+
+
+def job_task_resent(*, job_id: str, due_since: datetime) -> bool:
+    """Record that a lost task was replaced; False if another sweep did it first, or a worker took it up."""
+    return bool(Job.objects.filter(job_id=job_id, task_due_at=due_since).update(task_due_at=timezone.now()))
+
+
+def job_lease_expired(*, job_id: str, lease: datetime) -> bool:
+    """Clear a lease whose worker died; False if it was renewed or cleared meanwhile."""
+    return bool(Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=None))
 
 
 def job_record_resubmitted(*, job_id: str) -> JobEvent:
@@ -225,6 +308,8 @@ def _fields_for(to: Status, message: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"status": to, "answer_version": _NEXT_VERSION}
     if to in (Status.SUBMITTED, Status.PROGRESS):
         fields["last_report_at"] = now  # queued, or the backend called: the sweep's clock restarts
+    if to == Status.SUBMITTED:
+        fields["task_due_at"] = now
     if to == Status.PROGRESS:
         fields["started_at"] = Coalesce("started_at", now)
     if to in TERMINAL:
@@ -245,7 +330,15 @@ def _record_event(
     """Keep one event; ``bump`` says the answer changed (a caller that updates the job row anyway
     sets ``_NEXT_VERSION`` in that same UPDATE and passes False)."""
     event = row_insert(
-        JobEvent(job=job, kind=kind, status=job.status, message=message, data=data or {}, dedup_key=dedup_key)
+        JobEvent(
+            job=job,
+            kind=kind,
+            status=job.status,
+            message=message,
+            data=data or {},
+            dedup_key=dedup_key,
+            attempt=job.attempt,
+        )
     )
     if bump:
         Job.objects.filter(pk=job.pk).update(answer_version=_NEXT_VERSION)

@@ -10,35 +10,48 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import timedelta
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models.functions import Coalesce
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from instruments.base import AdapterError, Products, RunOutcome, RunRequest
 from instruments.exceptions import InstrumentError
 from instruments.registry import InstrumentHandle, instrument_get
 from jobs import scheduling
-from jobs.errors import IllegalTransition
+from jobs.errors import IllegalTransition, QueueUnavailable
 from jobs.models import Job
 from jobs.products import products_keep_files, products_remove, products_store_lists
 from jobs.services.records import (
-    job_count_attempt,
+    job_lease_expired,
+    job_lease_release,
+    job_lease_renew,
+    job_lease_take,
     job_move,
     job_note_backend,
     job_record_repeated_done,
     job_report_progress,
+    job_task_resent,
 )
 from jobs.signing import SIGNATURE_PARAM, callback_url
 from jobs.states import Status
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+# Calls of the backend in one attempt: the first, and retries after transient errors
+# or after the worker making a call died.
+MAX_BACKEND_CALLS = 3
 RETRY_BACKOFF_S = (10, 60)
+# A task that finds the job's lease held by another worker (a poll while products are
+# being collected) comes back this much later.
+BUSY_AGAIN_S = 2.0
 # Call-back actions that end a job; any other action counts as progress.
 DONE_ACTIONS = frozenset({"done"})
 FAILED_ACTIONS = frozenset({"failed"})
@@ -46,31 +59,49 @@ _SECRET_REPORT_FIELDS = frozenset({SIGNATURE_PARAM, "token"})
 
 
 def job_start(job: Job) -> Job:
-    """Queue a submitted job's run, after commit (a worker must find the row)."""
-    transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_run_task", job.job_id))
+    """Queue the first backend call of the job's attempt, after commit (a worker must find the row).
+
+    A broker that refuses the task loses nothing: the task waits as a delayed task
+    (in the database) until the task timer can hand it over, and the caller's
+    answer is the job accepted.
+    """
+    job_id, attempt = job.job_id, job.attempt
+    transaction.on_commit(lambda: _enqueue_or_keep("jobs.tasks.job_run_task", job_id, attempt, 1))
     return job
 
 
-def job_execute(*, job_id: str) -> None:
-    """Call the backend for a job (the body of the run task)."""
+def job_execute(*, job_id: str, attempt: int | None = None, call: int | None = None) -> None:
+    """Make call number ``call`` of the backend for the job's ``attempt`` (the body of the run task).
+
+    A task for another attempt, or for a call already made (a task delivered twice),
+    does nothing. A task without numbers (queued by an earlier version) makes the
+    next call of the current attempt.
+    """
     job = _unfinished(job_id)
-    if job is None:
+    if job is None or (attempt is not None and attempt != job.attempt):
         return
-    attempt = job_count_attempt(job_id=job_id)
-    if attempt > MAX_ATTEMPTS:
-        job_fail(job_id=job_id, message=f"The backend could not be reached after {MAX_ATTEMPTS} attempts.")
+    call = call or job.backend_calls + 1
+    if call > MAX_BACKEND_CALLS:
+        job_fail(job_id=job_id, message=f"The backend could not be reached after {MAX_BACKEND_CALLS} calls.")
         return
-    handle = _handle_or_fail(job)
-    if handle is None:
+    if _handle_or_fail(job) is None:
+        return
+    lease = job_lease_take(job_id=job_id, attempt=job.attempt, call=call, lease_s=settings.RUN_LEASE_S)
+    if lease is None:
+        log.info("job %s: call %d of attempt %d is made or being made elsewhere", job_id, call, job.attempt)
         return
     if job.status == Status.SUBMITTED:
-        job = job_move(job_id=job_id, to=Status.PROGRESS, message="backend called")
-    _call_adapter(job, handle, attempt, lambda request: handle.adapter.run(request))
+        try:
+            job_move(job_id=job_id, to=Status.PROGRESS, message="backend called")
+        except IllegalTransition:  # aborted meanwhile
+            job_lease_release(job_id=job_id, lease=lease)
+            return
+    _call_with_lease(job_id, lease, call, lambda adapter, request: adapter.run(request))
 
 
-def job_poll(*, job_id: str) -> None:
+def job_poll(*, job_id: str, attempt: int | None = None) -> None:
     """Ask the backend how a running job stands (fallback when call-backs do not come)."""
-    _ask_backend(job_id, lambda adapter, request: adapter.poll(request))
+    _ask_backend(job_id, attempt, "jobs.tasks.job_poll_task", lambda adapter, request: adapter.poll(request))
 
 
 def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
@@ -82,7 +113,11 @@ def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
     report = _without_secrets(report)
     action = str(report.get("action", "progress")) or "progress"
     event = job_report_progress(
-        job_id=job_id, message=str(report.get("message", "")), data=report, dedup_key=_report_key(report)
+        job_id=job_id,
+        message=str(report.get("message", "")),
+        data=report,
+        dedup_key=_report_key(report),
+        task_due=action in DONE_ACTIONS,
     )
     if event is None:
         return False
@@ -90,15 +125,22 @@ def job_callback(*, job_id: str, report: dict[str, Any]) -> bool:
         # Done once: the repeat is kept as such, and notifications refuse a second notice.
         job_record_repeated_done(job_id=job_id)
     elif action in DONE_ACTIONS:
-        transaction.on_commit(lambda: scheduling.enqueue("jobs.tasks.job_complete_task", job_id, report))
+        attempt = event.attempt
+        transaction.on_commit(lambda: _enqueue_or_keep("jobs.tasks.job_complete_task", job_id, report, attempt))
     elif action in FAILED_ACTIONS:
         job_fail(job_id=job_id, message=str(report.get("message") or "The backend reported a failure."))
     return True
 
 
-def job_complete_from_report(*, job_id: str, report: dict[str, Any]) -> None:
+def job_complete_from_report(*, job_id: str, report: dict[str, Any], attempt: int | None = None) -> None:
     """The backend said done: collect the products through the adapter."""
-    _ask_backend(job_id, lambda adapter, request: adapter.complete(request, report))
+    _ask_backend(
+        job_id,
+        attempt,
+        "jobs.tasks.job_complete_task",
+        lambda adapter, request: adapter.complete(request, report),
+        task_args=(report,),
+    )
 
 
 def job_finish(*, job_id: str, products: Products) -> Job | None:
@@ -139,23 +181,98 @@ def job_fail(*, job_id: str, message: str) -> Job | None:
     return job
 
 
-def jobs_fail_stale(*, now=None) -> list[str]:
-    """Fail running jobs whose backend has been silent past the instrument's timeout.
+def jobs_fail_stale(*, now: datetime | None = None) -> list[str]:
+    """End the jobs that cannot be waited for any longer; returns their ids.
 
-    This is what ends a job whose worker died in the middle of a backend call.
+    Two clocks. A job in progress whose backend has been silent (since the call,
+    its last answer or report) past the instrument's timeout failed: this is what
+    ends a job whose backend went away. A job still waiting in the queue for a
+    worker is not the backend's fault: it fails only past DISPATCHER_QUEUE_TIMEOUT_S
+    (a day by default), with its own message, so a backlog drains and fails nothing.
+    A job whose backend call is in flight (a worker holds its lease) is not silent:
+    the call's own timeouts bound it.
     """
     now = now or timezone.now()
     failed = []
-    running = Job.objects.filter(status__in=[Status.SUBMITTED, Status.PROGRESS]).annotate(
-        heard_at=Coalesce("last_report_at", "created_at")
+    waited_too_long = Job.objects.filter(
+        status=Status.SUBMITTED, last_report_at__lt=now - timedelta(seconds=settings.QUEUE_TIMEOUT_S)
     )
-    for job in running.only("job_id", "instrument").iterator():
-        if job.heard_at >= now - timedelta(seconds=_silence_limit_s(job.instrument)):
+    for job_id in list(waited_too_long.values_list("job_id", flat=True)):
+        if job_fail(job_id=job_id, message=_queue_timeout_message()):
+            failed.append(job_id)
+    in_progress = Job.objects.filter(status=Status.PROGRESS).exclude(lease_until__gte=now)
+    for job_id, instrument, heard_at in list(in_progress.values_list("job_id", "instrument", "last_report_at")):
+        if heard_at is not None and heard_at >= now - timedelta(seconds=_silence_limit_s(instrument)):
             continue
         message = "The backend has been silent for too long; the job was stopped. Please submit it again."
-        if job_fail(job_id=job.job_id, message=message):
-            failed.append(job.job_id)
+        if job_fail(job_id=job_id, message=message):
+            failed.append(job_id)
     return failed
+
+
+@dataclass
+class Requeued:
+    """What one requeue sweep did: the jobs whose worker died in a call, and those whose task was lost."""
+
+    worker_died: list[str] = field(default_factory=list)
+    task_lost: list[str] = field(default_factory=list)
+
+
+def jobs_requeue(*, now: datetime | None = None) -> Requeued:
+    """Call the backend again for the jobs that a dead worker or a lost task left hanging.
+
+    - A lease that ran out: the worker making a backend call died (killed, or past
+      the task timeout) without letting go. The call is made again.
+    - A task due on the queue for more than DISPATCHER_REQUEUE_AFTER_S that no worker
+      took up, while the queue is empty: it was lost (fetched by a worker cluster
+      that was then killed, or the broker restarted empty). The backend is called
+      again. While the queue is not empty, tasks are still waiting their turn, and
+      none is resent.
+
+    Each call counts towards MAX_BACKEND_CALLS; a call sent twice by a race is
+    refused by the lease, so the sweep may run in several places at once.
+    """
+    now = now or timezone.now()
+    done = Requeued()
+    unfinished = Job.objects.filter(status__in=[Status.SUBMITTED, Status.PROGRESS])
+    for job_id, lease in list(unfinished.filter(lease_until__lt=now).values_list("job_id", "lease_until")):
+        if job_lease_expired(job_id=job_id, lease=lease):
+            _call_again(job_id, "The worker calling the backend stopped")
+            done.worker_died.append(job_id)
+    due_long_ago = unfinished.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        task_due_at__lt=now - timedelta(seconds=settings.REQUEUE_AFTER_S),
+    )
+    if due_long_ago.exists() and scheduling.queue_is_empty():
+        for job_id, due_since in list(due_long_ago.values_list("job_id", "task_due_at")):
+            if job_task_resent(job_id=job_id, due_since=due_since):
+                _call_again(job_id, "A task of this job was lost on its way to a worker")
+                done.task_lost.append(job_id)
+    if done.worker_died or done.task_lost:
+        log.warning("jobs called again: worker died %s, task lost %s", done.worker_died, done.task_lost)
+    return done
+
+
+def _call_again(job_id: str, what_happened: str) -> None:
+    job = _unfinished(job_id)
+    if job is None:
+        return
+    if job.backend_calls >= MAX_BACKEND_CALLS:
+        job_fail(job_id=job_id, message=f"{what_happened}, and the backend was called {job.backend_calls} times.")
+        return
+    if job.backend_calls:
+        job_report_progress(
+            job_id=job_id, message=f"{what_happened}; calling the backend again.", data={"action": "retry"}
+        )
+    _enqueue_or_keep("jobs.tasks.job_run_task", job_id, job.attempt, job.backend_calls + 1)
+
+
+def _queue_timeout_message() -> str:
+    hours = settings.QUEUE_TIMEOUT_S / 3600
+    return (
+        f"The job waited more than {hours:g} h in the queue without a free worker to run it "
+        "(the service is overloaded). Please submit it again later."
+    )
 
 
 def run_request_for(job: Job) -> RunRequest:
@@ -168,7 +285,8 @@ def run_request_for(job: Job) -> RunRequest:
         owner=job.owner,
         callback_url=callback_url(job),
         backend_ref=job.backend_ref,
-        attempt=max(job.attempts, 1),
+        attempt=job.attempt,
+        call=max(job.backend_calls, 1),
     )
 
 
@@ -178,51 +296,119 @@ def _unfinished(job_id: str) -> Job | None:
     return None if job is None or job.is_terminal else job
 
 
-def _ask_backend(job_id: str, ask) -> None:
-    """Put one more question to the backend of a running job: ask(adapter, request)."""
+def _ask_backend(job_id: str, attempt: int | None, task: str, ask: Callable, task_args: tuple = ()) -> None:
+    """Put one more question to the backend of a running job: ask(adapter, request).
+
+    If another worker holds the job's lease (a call in flight), the question comes
+    back a little later, as a task: no worker waits.
+    """
     job = _unfinished(job_id)
-    handle = _handle_or_fail(job) if job is not None else None
-    if handle is not None:
-        _call_adapter(job, handle, job.attempts or 1, lambda request: ask(handle.adapter, request))
-
-
-def _call_adapter(job: Job, handle: InstrumentHandle, attempt: int, call) -> None:
-    try:
-        outcome = call(run_request_for(job))
-    except AdapterError as error:
-        _after_adapter_error(job, error, attempt)
+    if job is None or (attempt is not None and attempt != job.attempt):
         return
+    if _handle_or_fail(job) is None:
+        return
+    lease = job_lease_take(job_id=job_id, attempt=job.attempt, lease_s=settings.RUN_LEASE_S)
+    if lease is None:
+        scheduling.enqueue_later(task, job_id, *task_args, job.attempt, delay_s=BUSY_AGAIN_S)
+        return
+    _call_with_lease(job_id, lease, max(job.backend_calls, 1), ask)
+
+
+def _call_with_lease(job_id: str, lease: datetime, call: int, ask: Callable) -> None:
+    """Make one call through the job's adapter while holding (and renewing) its lease.
+
+    A poll the outcome asks for is queued once the lease is let go, so that it
+    never finds the lease still held.
+    """
+    poll_after_s = None
+    with _lease_kept(job_id, lease):
+        job = _unfinished(job_id)
+        handle = _handle_or_fail(job) if job is not None else None
+        if handle is not None:
+            poll_after_s = _call_adapter(job, handle, call, lambda request: ask(handle.adapter, request))
+    if poll_after_s is not None:
+        scheduling.enqueue_later("jobs.tasks.job_poll_task", job_id, job.attempt, delay_s=poll_after_s)
+
+
+@contextmanager
+def _lease_kept(job_id: str, lease: datetime) -> Iterator[None]:
+    """Renew the job's lease from a thread while the body runs, and let it go at the end.
+
+    If this worker dies, the renewals stop and the lease runs out: the requeue
+    sweep then calls the backend again (jobs_requeue).
+    """
+    held = {"lease": lease}
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(settings.RUN_LEASE_S / 3):
+                renewed = job_lease_renew(job_id=job_id, lease=held["lease"], lease_s=settings.RUN_LEASE_S)
+                if renewed is None:
+                    return  # let go elsewhere (the job ended, or a sweep took it): nothing to keep
+                held["lease"] = renewed
+        except DatabaseError as error:
+            log.warning("job %s: could not renew its lease: %s", job_id, error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    renewer = threading.Thread(target=renew, name=f"lease-{job_id[:8]}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        job_lease_release(job_id=job_id, lease=held["lease"])
+
+
+def _enqueue_or_keep(func: str, *args) -> None:
+    """Queue a task now; if the broker refuses it, keep it as a delayed task due now (the outbox)."""
+    try:
+        scheduling.enqueue(func, *args)
+    except QueueUnavailable:
+        scheduling.enqueue_later(func, *args, delay_s=0)
+
+
+def _call_adapter(job: Job, handle: InstrumentHandle, call: int, ask: Callable) -> float | None:
+    """One call through the adapter, its outcome applied; returns the delay of the poll it asks for."""
+    try:
+        outcome = ask(run_request_for(job))
+    except AdapterError as error:
+        _after_adapter_error(job, error, call)
+        return None
     except Exception:
         # An adapter bug must not leave the job running forever.
         log.exception("adapter %s crashed on job %s", handle.kind, job.job_id)
         job_fail(job_id=job.job_id, message=f"The {job.instrument} backend adapter failed unexpectedly.")
-        return
-    _apply_outcome(job, outcome)
+        return None
+    return _apply_outcome(job, outcome)
 
 
-def _apply_outcome(job: Job, outcome: RunOutcome) -> None:
+def _apply_outcome(job: Job, outcome: RunOutcome) -> float | None:
     if outcome.state == "done":
         job_finish(job_id=job.job_id, products=outcome.products or Products())
-        return
-    if outcome.backend_ref:
-        job_note_backend(job_id=job.job_id, backend_ref=outcome.backend_ref)
+        return None
+    poll_due = None
+    if outcome.poll_after_s is not None:
+        poll_due = timezone.now() + timedelta(seconds=outcome.poll_after_s)
+    job_note_backend(job_id=job.job_id, backend_ref=outcome.backend_ref, next_task_due=poll_due)
     if outcome.message:
         job_report_progress(job_id=job.job_id, message=outcome.message, data={"action": "progress", "by": "adapter"})
-    if outcome.poll_after_s is not None:
-        scheduling.enqueue_later("jobs.tasks.job_poll_task", job.job_id, delay_s=outcome.poll_after_s)
+    return outcome.poll_after_s
 
 
-def _after_adapter_error(job: Job, error: AdapterError, attempt: int) -> None:
+def _after_adapter_error(job: Job, error: AdapterError, call: int) -> None:
     if error.debug:
         log.warning("backend error on job %s: %s", job.job_id, error.debug)
-    if error.retryable and attempt < MAX_ATTEMPTS:
-        delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S)) - 1]
+    if error.retryable and call < MAX_BACKEND_CALLS:
+        delay = RETRY_BACKOFF_S[min(call, len(RETRY_BACKOFF_S)) - 1]
         job_report_progress(
             job_id=job.job_id,
             message=f"{error.message} Trying again in {delay} s.",
-            data={"action": "retry", "attempt": attempt},
+            data={"action": "retry", "call": call},
         )
-        scheduling.enqueue_later("jobs.tasks.job_run_task", job.job_id, delay_s=delay)
+        scheduling.enqueue_later("jobs.tasks.job_run_task", job.job_id, job.attempt, call + 1, delay_s=delay)
         return
     job_fail(job_id=job.job_id, message=error.message)
 

@@ -21,14 +21,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from dispatcher_site.auth import Caller, require_roles
 from instruments.base import PROTOCOL_FIELDS, AdapterError, Products, RunRequest
 from instruments.exceptions import InstrumentNotFound, UnknownInstrument
 from instruments.registry import InstrumentHandle, instrument_get, instruments_enabled
 from jobs.errors import IllegalTransition, InvalidRequest
 from jobs.models import Job
-from jobs.products import products_keep_files
+from jobs.products import products_keep_files, products_store_lists
 from jobs.services.records import (
+    job_attempt_again,
     job_create_finished,
     job_get_or_create,
     job_id_compute,
@@ -37,7 +40,7 @@ from jobs.services.records import (
     job_set_archived,
 )
 from jobs.services.running import job_start
-from jobs.states import Status
+from jobs.states import RUN_AGAIN_FROM, Status
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +106,16 @@ def job_submit(
 
     ``pending`` (UWS without PHASE=RUN) creates a new job without running it;
     otherwise a new job is queued (or answered at once) and a pending one joined is
-    started. ``run_id`` is the UWS client's label, kept on a new job. Joining an
-    archived job (its owner deleted it through UWS) brings it back.
+    started. A failed or aborted job joined runs again, as its next attempt (pending
+    again, for ``pending``). ``run_id`` is the UWS client's label, kept on a new job.
+    Joining an archived job (its owner deleted it through UWS) brings it back.
     """
     checked = submission_check(data=data, caller=caller, session_id=session_id)
     asked = {**checked.asked, "run_id": run_id}
     if pending:
         job, created = job_get_or_create(**asked, status=Status.PENDING)
+        if not created and job.status in RUN_AGAIN_FROM:
+            job = job_attempt_again(job_id=job.job_id, status=Status.PENDING) or _current(job)
     else:
         job, created = _job_started(checked.handle, asked)
     if job.is_archived:
@@ -118,15 +124,14 @@ def job_submit(
 
 
 def _job_started(handle: InstrumentHandle, asked: dict[str, Any]) -> tuple[Job, bool]:
-    """Create the job and start it; or join it, starting it if it waited for PHASE=RUN."""
-    if handle.adapter.answers_at_once(asked["product_type"]):
-        job, created = _job_answered_at_once(handle, asked)
-    else:
-        job, created = job_get_or_create(**asked)
+    """Create the job and start it; or join it, starting it if it waited for PHASE=RUN, or
+    running it again if it failed or was aborted (an answer at once has run again already)."""
+    at_once = handle.adapter.answers_at_once(asked["product_type"])
+    job, created = _job_answered_at_once(handle, asked) if at_once else job_get_or_create(**asked)
     if created and not job.is_terminal:
         log.info("job %s submitted: %s/%s by %s", job.job_id, job.instrument, job.product_type, job.owner or "public")
         job_start(job)
-    elif not created and job.status == Status.PENDING:
+    elif not created and (job.status == Status.PENDING or (job.status in RUN_AGAIN_FROM and not at_once)):
         job = job_run(job_id=job.job_id)
     elif not created and job.owner and job.status in (Status.SUBMITTED, Status.PROGRESS):
         job_record_resubmitted(job_id=job.job_id)
@@ -146,27 +151,53 @@ def _job_answered_at_once(handle: InstrumentHandle, asked: dict[str, Any]) -> tu
     try:
         outcome = handle.adapter.run(request)
     except AdapterError as error:
-        return job_create_finished(**asked, outcome=Status.FAILED, message=error.message)
-    if outcome.state != "done":
-        raise RuntimeError(f"{handle.kind} said it answers {request.product_type} at once, but did not")
-    products = outcome.products or Products()
-    # Files first, outside the transaction: the write lock is held for the rows alone.
-    products_keep_files(job_id=request.job_id, products=products)
-    return job_create_finished(**asked, outcome=Status.DONE, message=products.comment or "job done", products=products)
+        ended = {"outcome": Status.FAILED, "message": error.message}
+    else:
+        if outcome.state != "done":
+            raise RuntimeError(f"{handle.kind} said it answers {request.product_type} at once, but did not")
+        products = outcome.products or Products()
+        # Files first, outside the transaction: the write lock is held for the rows alone.
+        products_keep_files(job_id=request.job_id, products=products)
+        ended = {"outcome": Status.DONE, "message": products.comment or "job done", "products": products}
+    job, created = job_create_finished(**asked, **ended)
+    if not created and job.status in RUN_AGAIN_FROM:
+        job = _attempt_ended_at_once(job, **ended)
+    return job, created
+
+
+def _attempt_ended_at_once(job: Job, *, outcome: Status, message: str, products: Products | None = None) -> Job:
+    """A failed or aborted job answered at once again: its next attempt, already ended."""
+    with transaction.atomic():
+        again = job_attempt_again(job_id=job.job_id)
+        if again is None:
+            return _current(job)  # a concurrent request ran it again first
+        if products is not None:
+            products_store_lists(job=again, products=products)
+        return job_move(job_id=job.job_id, to=outcome, message=message)
 
 
 def job_run(*, job_id: str) -> Job:
-    """Start a pending job: pending -> submitted, its run queued after commit.
+    """Start a pending job (pending -> submitted), or run a failed or aborted one again
+    (its next attempt); the run is queued after commit.
 
-    A job that is not pending (already started or ended, or started just now by a
-    concurrent request) is returned unchanged: RUN twice queues one run.
+    A job that is running or done (or started just now by a concurrent request) is
+    returned unchanged: RUN twice queues one run.
     """
+    job = Job.objects.get(job_id=job_id)
+    if job.status in RUN_AGAIN_FROM:
+        again = job_attempt_again(job_id=job_id)
+        return job_start(again) if again is not None else _current(job)
     try:
         job = job_move(job_id=job_id, to=Status.SUBMITTED, message="job submitted")
     except IllegalTransition:
-        return Job.objects.get(job_id=job_id)
+        return _current(job)
     log.info("job %s started (it was pending)", job_id)
     return job_start(job)
+
+
+def _current(job: Job) -> Job:
+    job.refresh_from_db()
+    return job
 
 
 def instrument_for_caller(caller: Caller, name: Any) -> InstrumentHandle:

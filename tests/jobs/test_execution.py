@@ -5,14 +5,13 @@ from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
 
 from dispatcher_site.auth import Caller
 from instruments.base import Adapter, AdapterError, Products, RunOutcome
-from jobs.models import Job, JobEvent
+from jobs.models import DelayedTask, Job, JobEvent
 from jobs.services import job_get_or_create, job_move, job_submit, submission
 from jobs.services import running as execution
-from jobs.services.running import MAX_ATTEMPTS, job_callback, job_execute, job_finish, jobs_fail_stale
+from jobs.services.running import MAX_BACKEND_CALLS, job_callback, job_execute, job_finish, jobs_fail_stale
 from jobs.states import Status
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +56,7 @@ def test_a_done_answer_keeps_the_products_and_ends_the_job(backend):
     job_execute(job_id=job.job_id)
     job.refresh_from_db()
     assert job.status == Status.DONE
-    assert job.attempts == 1
+    assert job.backend_calls == 1
 
 
 def test_a_retryable_error_is_tried_again_later_then_fails(backend):
@@ -67,14 +66,15 @@ def test_a_retryable_error_is_tried_again_later_then_fails(backend):
     job.refresh_from_db()
     assert job.status == Status.PROGRESS
     assert job.events.filter(message__startswith="The backend is busy. Trying again in").exists()
-    # The retry is queued: a delayed task (short delays) or a one-off schedule.
-    assert OrmQ.objects.exists() or Schedule.objects.filter(func="jobs.tasks.job_run_task").exists()
-    for _ in range(MAX_ATTEMPTS - 1):
+    # The retry waits as a delayed task, the next call of the same attempt.
+    retry = DelayedTask.objects.get(func="jobs.tasks.job_run_task")
+    assert retry.args == [job.job_id, 1, 2]
+    for _ in range(MAX_BACKEND_CALLS - 1):
         job_execute(job_id=job.job_id)
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert job.message == "The backend is busy."
-    assert adapter.calls == MAX_ATTEMPTS
+    assert adapter.calls == MAX_BACKEND_CALLS
 
 
 def test_a_permanent_error_fails_at_once_with_the_backends_message(backend):

@@ -81,7 +81,7 @@ def test_a_row_reads_back_as_the_orm_would_have_stored_it(through):
     assert read.params == {"ra": 1.5, "names": ["x", "é"]}
     assert read.started_at == started
     assert read.created_at == inserted.created_at
-    assert read.attempts == 0 and read.backend_ref == {} and read.status == "submitted"
+    assert read.backend_calls == 0 and read.attempt == 1 and read.backend_ref == {} and read.status == "submitted"
 
 
 def test_the_prepared_select_reads_what_the_orm_reads():

@@ -21,7 +21,7 @@ from jobs.signing import job_page_path
 class JobEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobEvent
-        fields = ("created_at", "kind", "status", "message", "data")
+        fields = ("created_at", "attempt", "kind", "status", "message", "data")
         read_only_fields = fields
 
 
@@ -50,6 +50,7 @@ class JobSerializer(serializers.ModelSerializer):
             "product_type",
             "query_type",
             "status",
+            "attempt",
             "message",
             "created_at",
             "started_at",

@@ -31,6 +31,7 @@ from jobs.services import (
     instrument_resource_for_caller,
     instruments_for_caller,
     job_abort_for,
+    job_run_again_for,
     job_submit,
 )
 from jobs.states import Status
@@ -112,6 +113,18 @@ class JobAbortView(RestView):
     )
     def post(self, request: Request, job_id: str) -> Response:
         job = job_abort_for(caller=caller_of(request), job_id=job_id)
+        return Response(JobDetailSerializer(job, context={"request": request}).data)
+
+
+class JobRunAgainView(RestView):
+    @extend_schema(
+        operation_id="jobs_run_again",
+        summary="Run a failed or aborted job again, as its next attempt (same id, history kept)",
+        request=None,
+        responses={200: JobDetailSerializer, 409: ErrorSerializer, **ERRORS},
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = job_run_again_for(caller=caller_of(request), job_id=job_id)
         return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
