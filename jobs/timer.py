@@ -37,12 +37,12 @@ class TaskTimer(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopping.wait(TICK_S):
+                close_old_connections()  # this thread's connection, as a request's would be
                 self.tick()
         finally:
             connection.close()
 
     def tick(self) -> None:
-        close_old_connections()
         try:
             scheduling.delayed_tasks_send()
             if time.monotonic() >= self._next_requeue:

@@ -233,3 +233,27 @@ def test_a_room_the_bot_sees_unchanged_is_not_written():
     before = MatrixRoom.objects.get(room_id=ROOM).updated_at
     room_record_state(room_id=ROOM, state="joined")
     assert MatrixRoom.objects.get(room_id=ROOM).updated_at == before
+
+
+def test_each_attempt_that_fails_is_told_and_done_is_told_once_per_job(
+    submit, move, transport, django_capture_on_commit_callbacks
+):
+    from jobs.services.records import job_attempt_again
+
+    job = submit(claims={"mxroomid": ROOM, "msfail": True, "mxfail": True})
+    for attempt in (1, 2):
+        move(job, "progress")
+        move(job, "failed", f"attempt {attempt} failed")
+        with django_capture_on_commit_callbacks(execute=True):
+            job_attempt_again(job_id=job.job_id)
+    move(job, "progress")
+    move(job, "done")
+    told = sorted((d.event, d.channel, d.outcome) for d in Delivery.objects.exclude(event="submitted"))
+    assert told == [
+        ("done", "email", "sent"),
+        ("done", "matrix", "sent"),
+        ("failed", "email", "sent"),
+        ("failed", "email", "sent"),
+        ("failed", "matrix", "sent"),
+        ("failed", "matrix", "sent"),
+    ]

@@ -122,7 +122,7 @@ def test_alice_creates_a_job_and_the_same_request_joins_it(client, alice):
         ({"instrument": "empty", "product_type": "dummy", "query_type": "Real"}, 400, "needs query_type=Dummy"),
         ({"instrument": "empty", "product_type": "numerical", "params": {"p": 900}}, 400, "Parameter p wrong value"),
         ({"instrument": "empty", "product_type": "numerical", "params": {"p": 100}}, 403, "unige-hpc-full"),
-        ({"instrument": "empty-development", "product_type": "echo"}, 403, "oda workflow developer"),
+        ({"instrument": "empty-development", "product_type": "echo"}, 403, "for this instrument"),
         ({"product_type": "echo"}, 400, "instrument"),
         ({"instrument": "empty", "product_type": "echo", "query_type": "Maybe"}, 400, "query_type"),
         ({"instrument": "empty", "product_type": "echo", "params": "p=5"}, 400, "params: "),
@@ -154,6 +154,33 @@ def test_charlie_cannot_abort_alices_job_nor_a_public_one(client, charlie, make_
     assert set(Job.objects.values_list("status", flat=True)) == {"progress"}
 
 
+# --- running again ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ended", [Status.FAILED, Status.ABORTED])
+def test_alice_runs_her_failed_or_aborted_job_again(
+    client, alice, make_job, monkeypatch, django_capture_on_commit_callbacks, ended
+):
+    queued = []
+    monkeypatch.setattr("jobs.scheduling.enqueue", lambda func, *args: queued.append((func, args)))
+    job = make_job(status=ended)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/api/v1/jobs/{job.job_id}/run-again/", **bearer(alice))
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["status"], body["attempt"], body["message"]) == ("submitted", 2, "")
+    assert [event["attempt"] for event in body["events"]][-1] == 2
+    assert queued == [("jobs.tasks.job_run_task", (job.job_id, 2, 1))]
+
+
+def test_only_an_ended_job_that_did_not_succeed_runs_again(client, alice, charlie, make_job):
+    running, done, failed = (make_job(status=s) for s in (Status.PROGRESS, Status.DONE, Status.FAILED))
+    for job in (running, done):
+        assert_protocol_error(client.post(f"/api/v1/jobs/{job.job_id}/run-again/", **bearer(alice)), 409, "again")
+    assert_protocol_error(client.post(f"/api/v1/jobs/{failed.job_id}/run-again/", **bearer(charlie)), 403)
+    assert Job.objects.get(pk=failed.pk).attempt == 1
+
+
 # --- instruments ------------------------------------------------------------------------------------
 
 
@@ -170,5 +197,5 @@ def test_instruments_come_with_products_and_typed_parameters(client, alice):
 
 def test_one_instrument_and_the_refusals(client, alice, charlie):
     assert client.get("/api/v1/instruments/empty/", **bearer(alice)).json()["name"] == "empty"
-    assert_protocol_error(client.get("/api/v1/instruments/empty-development/", **bearer(charlie)), 403, "roles")
+    assert_protocol_error(client.get("/api/v1/instruments/empty-development/", **bearer(charlie)), 403, "for this instrument")
     assert_protocol_error(client.get("/api/v1/instruments/no-such/", **bearer(alice)), 404, "not installed")

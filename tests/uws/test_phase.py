@@ -75,3 +75,23 @@ def test_other_phases_are_400(as_alice, phase):
     assert response.status_code == 400
     assert "RUN or ABORT" in response.content.decode()
     assert Job.objects.get(job_id=job_id).status == Status.PENDING
+
+
+@pytest.mark.parametrize("ended", [Status.FAILED, Status.ABORTED])
+def test_run_on_an_error_or_aborted_job_starts_its_next_attempt(as_alice, monkeypatch, valid_xml, ended):
+    queued = []
+    monkeypatch.setattr("jobs.scheduling.enqueue", lambda func, *args: queued.append((func, args)))
+    job_id = as_alice.create()
+    as_alice.post(f"/{job_id}/phase", PHASE="RUN")
+    job_move(job_id=job_id, to=ended, message="the first attempt ended")
+    assert as_alice.get(f"/{job_id}/phase").content in (b"ERROR", b"ABORTED")
+
+    assert as_alice.post(f"/{job_id}/phase", PHASE="RUN").status_code == 303
+
+    root = valid_xml(as_alice.get(f"/{job_id}"))
+    assert phase_of(root) == "QUEUED"
+    assert root.find("uws:errorSummary", NS) is None, "the earlier attempt's error is history, not the job's"
+    assert queued[-1] == ("jobs.tasks.job_run_task", (job_id, 2, 1))
+    job = Job.objects.get(job_id=job_id)
+    assert job.attempt == 2
+    assert job.events.filter(attempt=1, status=ended).exists()
