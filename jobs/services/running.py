@@ -184,30 +184,40 @@ def job_fail(*, job_id: str, message: str) -> Job | None:
 def jobs_fail_stale(*, now: datetime | None = None) -> list[str]:
     """End the jobs that cannot be waited for any longer; returns their ids.
 
-    Two clocks. A job in progress whose backend has been silent (since the call,
-    its last answer or report) past the instrument's timeout failed: this is what
-    ends a job whose backend went away. A job still waiting in the queue for a
-    worker is not the backend's fault: it fails only past DISPATCHER_QUEUE_TIMEOUT_S
-    (a day by default), with its own message, so a backlog drains and fails nothing.
-    A job whose backend call is in flight (a worker holds its lease) is not silent:
-    the call's own timeouts bound it.
+    Two clocks. Silence is the backend's: a job in progress that waits on its
+    backend (no call in flight, no task of ours due) and has not heard from it
+    (since the call, its last answer or report) for the instrument's timeout failed;
+    this is what ends a job whose backend went away. Waiting for a worker is ours:
+    a job whose run, poll or products' collection waits in the queue is never
+    silent; it fails only past DISPATCHER_QUEUE_TIMEOUT_S (a day by default), with
+    its own message, so a backlog drains and fails nothing. A call in flight (a
+    worker holds the lease) is bounded by the call's own timeouts.
     """
     now = now or timezone.now()
-    failed = []
+    queue_limit = now - timedelta(seconds=settings.QUEUE_TIMEOUT_S)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     waited_too_long = Job.objects.filter(
-        status=Status.SUBMITTED, last_report_at__lt=now - timedelta(seconds=settings.QUEUE_TIMEOUT_S)
+        Q(status=Status.SUBMITTED, last_report_at__lt=queue_limit)
+        | Q(status=Status.PROGRESS, task_due_at__lt=queue_limit)
     )
-    for job_id in list(waited_too_long.values_list("job_id", flat=True)):
-        if job_fail(job_id=job_id, message=_queue_timeout_message()):
-            failed.append(job_id)
-    in_progress = Job.objects.filter(status=Status.PROGRESS).exclude(lease_until__gte=now)
-    for job_id, instrument, heard_at in list(in_progress.values_list("job_id", "instrument", "last_report_at")):
+    failed = [job_id for job_id in list(waited_too_long.values_list("job_id", flat=True)) if _fail_waited(job_id)]
+    waiting_on_backend = Job.objects.filter(free, status=Status.PROGRESS, task_due_at__isnull=True)
+    for job_id, instrument, heard_at in list(waiting_on_backend.values_list("job_id", "instrument", "last_report_at")):
         if heard_at is not None and heard_at >= now - timedelta(seconds=_silence_limit_s(instrument)):
             continue
         message = "The backend has been silent for too long; the job was stopped. Please submit it again."
         if job_fail(job_id=job_id, message=message):
             failed.append(job_id)
     return failed
+
+
+def _fail_waited(job_id: str) -> bool:
+    hours = settings.QUEUE_TIMEOUT_S / 3600
+    message = (
+        f"The job waited more than {hours:g} h in the queue without a free worker to run it "
+        "(the service is overloaded). Please submit it again later."
+    )
+    return job_fail(job_id=job_id, message=message) is not None
 
 
 @dataclass
@@ -265,14 +275,6 @@ def _call_again(job_id: str, what_happened: str) -> None:
             job_id=job_id, message=f"{what_happened}; calling the backend again.", data={"action": "retry"}
         )
     _enqueue_or_keep("jobs.tasks.job_run_task", job_id, job.attempt, job.backend_calls + 1)
-
-
-def _queue_timeout_message() -> str:
-    hours = settings.QUEUE_TIMEOUT_S / 3600
-    return (
-        f"The job waited more than {hours:g} h in the queue without a free worker to run it "
-        "(the service is overloaded). Please submit it again later."
-    )
 
 
 def run_request_for(job: Job) -> RunRequest:

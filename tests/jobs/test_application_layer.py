@@ -48,7 +48,7 @@ def finished_job() -> Job:
 def last_heard(job: Job, *, seconds_ago: float) -> datetime:
     """Put the job's stale clock back, as if its backend had last reported ``seconds_ago``."""
     when = timezone.now() - timedelta(seconds=seconds_ago)
-    Job.objects.filter(pk=job.pk).update(last_report_at=when)
+    Job.objects.filter(pk=job.pk).update(last_report_at=when, task_due_at=None)  # its run was taken up
     return when
 
 

@@ -123,8 +123,8 @@ def test_the_sweep_fails_jobs_whose_backend_went_silent(backend):
     silent, fresh = a_job(n=1), a_job(n=2)
     job_move(job_id=silent.job_id, to=Status.PROGRESS)
     job_move(job_id=fresh.job_id, to=Status.PROGRESS)
-    # The worker that held `silent` died: nothing has touched it for two minutes.
-    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(seconds=120))
+    # The backend was called (its task taken up) and has said nothing for two minutes.
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(seconds=120), task_due_at=None)
     assert jobs_fail_stale() == [silent.job_id]
     silent.refresh_from_db()
     fresh.refresh_from_db()

@@ -271,14 +271,18 @@ def test_waiting_in_the_queue_is_not_silence(backend, settings):
     )
 
 
-def test_a_call_in_flight_is_not_silence_but_a_silent_backend_is(backend):
+def test_a_call_in_flight_or_a_poll_in_the_queue_is_not_silence_but_a_silent_backend_is(backend, settings):
     backend(RunOutcome(state="progress"), timeout_s=60)
-    calling, silent = a_job(n=1), a_job(n=2)
-    for job in (calling, silent):
+    settings.QUEUE_TIMEOUT_S = 3600
+    calling, polling, polled_too_late, silent = a_job(n=1), a_job(n=2), a_job(n=3), a_job(n=4)
+    for job in (calling, polling, polled_too_late, silent):
         job_move(job_id=job.job_id, to=Status.PROGRESS)
-        Job.objects.filter(pk=job.pk).update(last_report_at=ago(120))
+        Job.objects.filter(pk=job.pk).update(last_report_at=ago(120), task_due_at=None)
     Job.objects.filter(pk=calling.pk).update(lease_until=timezone.now() + timedelta(seconds=30))
-    assert jobs_fail_stale() == [silent.job_id]
+    Job.objects.filter(pk=polling.pk).update(task_due_at=ago(100))  # its poll waits behind a backlog
+    Job.objects.filter(pk=polled_too_late.pk).update(task_due_at=ago(3700))
+    assert sorted(jobs_fail_stale()) == sorted([silent.job_id, polled_too_late.job_id])
+    assert "in the queue" in Job.objects.get(pk=polled_too_late.pk).message
 
 
 # -- the broker refusing work ---------------------------------------------------

@@ -52,7 +52,7 @@ def test_due_schedules_do_their_work_through_django_q2(settings, make_job, tasks
     settings.RETENTION_DAYS = 10
     old = make_job(age_days=11)
     silent = make_job(status=Status.PROGRESS)
-    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2))
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2), task_due_at=None)
     schedules_ensure()
     Schedule.objects.update(next_run=timezone.now() - timedelta(seconds=1))
 
@@ -83,7 +83,7 @@ def test_the_stale_schedule_fails_silent_jobs_with_an_incident_line(
 ):
     silent = make_job(status=Status.PROGRESS)
     lively = make_job(status=Status.PROGRESS)
-    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2))
+    Job.objects.filter(pk=silent.pk).update(last_report_at=timezone.now() - timedelta(hours=2), task_due_at=None)
     with caplog.at_level(logging.WARNING, logger="jobs.tasks"), django_capture_on_commit_callbacks() as signals:
         assert stale_jobs_fail() == 1
     silent.refresh_from_db()
