@@ -30,6 +30,7 @@ from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import Token
 
 from dispatcher_site.errors import ServiceError
+from dispatcher_site.inputs import json_problem
 from dispatcher_site.tokens import token_backend
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ ROLE_REFRESH_TOKENS = "refresh-tokens"
 
 # Real tokens are well under 2 KB; refusing huge values early keeps decoding cheap.
 MAX_TOKEN_LENGTH = 16 * 1024
+# A job's owner is the token's sub, an email address: at most 254 characters (Job.owner's length).
+MAX_SUB_LENGTH = 254
+# The last second of the year 9999, the end of Python's datetime: a later exp is no time.
+MAX_EXP = 253_402_300_799
 _RELOGIN = (
     "please try to logout and login again. If already logged out, please clean the cookies and resubmit the request."
 )
@@ -165,6 +170,10 @@ class _NoExpiry(TokenError):
     pass
 
 
+class _BadExpiry(TokenError):
+    pass
+
+
 class PlatformToken(Token):
     """The platform's tokens, as simplejwt sees them: no token type, no jti, only ``exp`` required."""
 
@@ -179,6 +188,10 @@ class PlatformToken(Token):
         if "exp" not in self.payload:
             # A token without expiry would be valid forever: refuse it.
             raise _NoExpiry()
+        exp = self.payload["exp"]
+        # simplejwt reads it as a datetime: a text, a list or 1e300 would end in a TypeError or an OverflowError.
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or not 0 <= exp <= MAX_EXP:
+            raise _BadExpiry()
         try:
             self.check_exp()
         except TokenError as exc:
@@ -194,6 +207,9 @@ def claims_verify(raw: str) -> dict[str, Any]:
         raise TokenExpired() from None
     except TokenError as exc:
         raise TokenInvalid(_why_invalid(exc)) from None
+    except (OverflowError, TypeError, ValueError):
+        # PyJWT's int() of a signed exp, iat or nbf that is Infinity or a list.
+        raise TokenInvalid("its times (exp, iat, nbf claims) must be numbers of seconds since 1970") from None
 
 
 def _check_shape(raw: str) -> None:
@@ -212,6 +228,8 @@ def _why_invalid(exc: BaseException) -> str:
     """A user-facing reason, from the PyJWT error at the bottom of simplejwt's chain."""
     if isinstance(exc, _NoExpiry):
         return "it has no expiry (exp claim)"
+    if isinstance(exc, _BadExpiry):
+        return "its expiry (exp claim) must be a number of seconds since 1970, before the year 10000"
     while exc.__cause__ is not None:
         exc = exc.__cause__
     if isinstance(exc, jwt.InvalidAlgorithmError):
@@ -223,9 +241,15 @@ def _why_invalid(exc: BaseException) -> str:
 
 def caller_from_claims(claims: dict[str, Any], *, token: str | None = None) -> Caller:
     """The caller a verified token describes; ``sub`` falls back to ``email``."""
+    # Jobs keep the claims and the user: text no database stores is refused here, once.
+    problem = json_problem(claims)
+    if problem:
+        raise TokenInvalid(f"a claim is refused: {problem}")
     sub = str(claims.get("sub") or claims.get("email") or "").strip()
     if not sub:
         raise TokenInvalid("it names no user (no sub or email claim)")
+    if len(sub) > MAX_SUB_LENGTH:
+        raise TokenInvalid(f"its user (sub claim) is longer than {MAX_SUB_LENGTH} characters")
     email = str(claims.get("email") or (sub if "@" in sub else ""))
     return Caller(
         sub=sub,

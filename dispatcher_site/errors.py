@@ -12,7 +12,9 @@ Views never catch these: each interface renders them in exactly one place
 - the job page's HTML: ``jobs.interfaces.page.views``.
 
 ``errors_rendered_by`` is the one way a plain Django view hands its errors to
-its interface's renderer.
+its interface's renderer; it is also where such a view's request is first looked
+at, so it refuses text no database stores there (``dispatcher_site.inputs``).
+``methods_allowed`` (and ``get_only``) answer a method a view does not take as that interface's 405.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from dispatcher_site.inputs import request_none_markers_dropped, request_problem
 
 
 class ServiceError(Exception):
@@ -55,23 +60,82 @@ class ServiceUnavailable(ServiceError):
         self.retry_after_s = retry_after_s
 
 
+class MethodNotAllowed(ServiceError):
+    """An HTTP method the endpoint does not take; ``allowed`` become the Allow header."""
+
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, allowed: list[str]):
+        super().__init__(f"This endpoint does not take {method} requests, only {' or '.join(allowed)}.")
+        self.allowed = allowed
+
+
 Renderer = Callable[[HttpRequest, ServiceError], HttpResponse]
 
 
 def errors_rendered_by(render: Renderer) -> Callable:
-    """Decorate a view so that its ServiceErrors leave through ``render``, its interface's renderer."""
+    """Decorate a view so that its ServiceErrors leave through ``render``, its interface's renderer.
+
+    Before the view runs, a URL part, query or form field that no database stores
+    is refused (InvalidRequest), and fields sent as the protocol's None are taken
+    as not sent (``dispatcher_site.inputs``).
+    """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
+                problem = request_problem(request, kwargs)
+                if problem:
+                    raise InvalidRequest(problem)
+                request_none_markers_dropped(request)
                 return view(request, *args, **kwargs)
             except ServiceError as error:
-                return render(request, error)
+                return _rendered(render, request, error)
 
+        # methods_allowed, wrapped around this, renders its 405 the same way.
+        wrapper.error_renderer = render
         return wrapper
 
     return decorate
+
+
+def methods_allowed(*allowed: str) -> Callable:
+    """Like Django's ``require_http_methods``, but the 405 is an error of the view's interface.
+
+    It is rendered by the view's renderer (``errors_rendered_by``), else as the JSON
+    error body. A view that takes only GET is exempt from the CSRF check: it never
+    acts on a POST, and the caller should learn that (405), not about a cookie (403).
+    """
+    allowed_list = sorted(allowed)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        render = getattr(view, "error_renderer", _json_error_response)
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed_list:
+                return _rendered(render, request, MethodNotAllowed(request.method or "", allowed_list))
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(wrapper) if set(allowed_list) <= {"GET", "HEAD", "OPTIONS"} else wrapper
+
+    return decorate
+
+
+get_only = methods_allowed("GET")
+
+
+def _rendered(render: Renderer, request: HttpRequest, error: ServiceError) -> HttpResponse:
+    response = render(request, error)
+    if isinstance(error, MethodNotAllowed):
+        response["Allow"] = ", ".join(error.allowed)
+    return response
+
+
+def _json_error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
+    return JsonResponse(error_body(error), status=error.status_code)
 
 
 def error_body(error: ServiceError | str, **extra: Any) -> dict[str, Any]:

@@ -212,6 +212,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Our error values (AuthError, JobError, InstrumentError, ParameterError) as the protocol's error JSON.
     "EXCEPTION_HANDLER": "dispatcher_site.rest.rest_exception_handler",
+    # JSON bodies refused when no database stores them (NUL, lone surrogates, deep nesting).
+    "DEFAULT_PARSER_CLASSES": [
+        "dispatcher_site.rest.JsonBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {

@@ -15,10 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from dispatcher_site.auth import ROLE_REFRESH_TOKENS, Caller, TokenRequired, caller_from_request, require_roles
-from dispatcher_site.errors import InvalidRequest
+from dispatcher_site.errors import InvalidRequest, get_only
 from dispatcher_site.tokens import token_refresh, token_update_options
 from jobs.interfaces.oda.errors import oda_errors
 
@@ -44,7 +43,7 @@ def _caller_with_token(request: HttpRequest, *, what: str) -> Caller:
     return caller
 
 
-@require_GET
+@get_only
 @never_cache
 @oda_errors
 def refresh_token(request: HttpRequest) -> HttpResponse:
@@ -57,7 +56,7 @@ def refresh_token(request: HttpRequest) -> HttpResponse:
     return _token_text(token)
 
 
-@require_GET
+@get_only
 @never_cache
 @oda_errors
 def update_token_email_options(request: HttpRequest) -> HttpResponse:

@@ -8,6 +8,7 @@ from django.views.static import serve as static_serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispatcher_site import token_views
+from dispatcher_site.errors import get_only
 from dispatcher_site.health import healthz
 from jobs.interfaces.oda.urls import protocol_urlpatterns
 from jobs.interfaces.page.urls import page_urlpatterns
@@ -16,7 +17,8 @@ from jobs.interfaces.rest.urls import rest_urlpatterns
 _SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    # get_only: a POST is answered 405 JSON rather than Django's CSRF page.
+    path("healthz", get_only(healthz), name="healthz"),
     path("admin/", admin.site.urls),
     # The REST API, its OpenAPI schema and docs (Swagger UI's assets served from drf-spectacular-sidecar:
     # no CDN needed), and the job page.

@@ -7,12 +7,42 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from dispatcher_site.inputs import json_problem
 from instruments.descriptions import Restrictions
 from instruments.parameters.base import (
     ODA,
     Parameter,
     ParameterError,
 )
+
+_NOT_JSON = object()
+
+
+def json_decoded(parameter: Parameter, raw: str | bytes) -> Any:
+    """JSON text a client sent (oda-api encodes lists and dicts), decoded; ``_NOT_JSON`` if it is none.
+
+    Refused when the value holds what no database stores (NUL, a lone surrogate,
+    NaN) or nests deeper than the code that walks it can follow.
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise parameter.error(_clipped(raw), "is nested too deeply") from None
+    except ValueError:
+        return _NOT_JSON
+    _check_storable(parameter, raw, value)
+    return value
+
+
+def _check_storable(parameter: Parameter, raw: Any, value: Any) -> None:
+    problem = json_problem(value)
+    if problem:
+        raise parameter.error(_clipped(raw), f"cannot be kept: {problem}")
+
+
+def _clipped(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 class ListOf(Parameter):
@@ -61,10 +91,7 @@ class ListOf(Parameter):
             return [raw]
         text = raw.strip()
         if text.startswith("["):
-            try:
-                decoded = json.loads(text)
-            except ValueError:
-                raise self.error(raw, "is not a JSON list") from None
+            decoded = json_decoded(self, text)
             if not isinstance(decoded, list):
                 raise self.error(raw, "is not a JSON list")
             return decoded
@@ -95,10 +122,11 @@ class Structured(Parameter):
     def convert(self, raw: Any) -> Any:
         value = raw
         if isinstance(raw, str | bytes):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                raise self.error(raw, "is not valid JSON") from None
+            value = json_decoded(self, raw)
+            if value is _NOT_JSON:
+                raise self.error(raw, "is not valid JSON")
+        else:
+            _check_storable(self, raw, value)
         problem = self._first_problem(value)
         if problem:
             raise self.error(raw, f"does not match its schema: {problem}")

@@ -252,6 +252,27 @@ def test_structured_refuses_what_the_schema_refuses(raw, reason):
     assert reason in refusal(Structured("cfg", schema=SCHEMA), raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"band": "so\\u0000ft"}', "band contains a NUL character"),
+        ('{"band": "\\ud800"}', "band contains a lone surrogate"),
+        ('{"band": "soft", "emin": NaN}', "emin is not a finite number"),
+        ('{"band": "soft", "x": ' + "[" * 5000 + "]" * 5000 + "}", "is nested too deeply"),
+        ('{"band": "soft", "x": ' + "[" * 100 + "]" * 100 + "}", "nested deeper than 64 levels"),
+        ({"band": "so\x00ft"}, "band contains a NUL character"),
+    ],
+)
+def test_json_values_no_database_keeps_are_refused(raw, reason):
+    # PostgreSQL's jsonb refuses \u0000; no database encodes a lone surrogate; deep nesting breaks Python.
+    for parameter in (Structured("cfg", schema={}), ListOf("l", item=Structured("s", schema={}))):
+        shown = refusal(
+            parameter, raw if parameter.type_name == "structured" or not isinstance(raw, str) else f"[{raw}]"
+        )
+        assert reason in shown
+        assert len(shown) < 300
+
+
 def test_structured_refuses_a_broken_schema_at_definition():
     from jsonschema.exceptions import SchemaError
 

@@ -14,10 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
 
 from dispatcher_site.auth import Caller, caller_from_request
+from dispatcher_site.errors import get_only, methods_allowed
 from jobs.access import Use, job_access
+from jobs.errors import InvalidRequest
 from jobs.interfaces import downloads
 from jobs.interfaces.oda import inspection
 from jobs.interfaces.oda.answers import job_answer
@@ -29,6 +30,8 @@ from jobs.signing import SIGNATURE_PARAM
 
 log = logging.getLogger(__name__)
 
+SESSION_ID_MAX = Job._meta.get_field("session_id").max_length
+
 
 def request_data(request: HttpRequest) -> dict[str, Any]:
     """GET and form POST fields as one flat dict (the last value of a repeated field wins)."""
@@ -39,12 +42,12 @@ def request_data(request: HttpRequest) -> dict[str, Any]:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @oda_errors
 def run_analysis(request: HttpRequest) -> HttpResponse:
     data = request_data(request)
     caller = caller_from_request(request)
-    session_id = str(data.get("session_id") or "")
+    session_id = session_id_parse(data)
     if data.get("job_id") and data.get("query_status", "new") != "new":
         # Identical public requests share a job, so its id (not the session) is what opens it.
         job = job_access(caller=caller, job_id=data["job_id"])
@@ -54,6 +57,14 @@ def run_analysis(request: HttpRequest) -> HttpResponse:
     # A job created by this very request has no reports or notices yet.
     events = [] if submitted.created else None
     return JsonResponse(job_answer(job, session_id=session_id, comment=submitted.comment, events=events))
+
+
+def session_id_parse(data: dict[str, Any]) -> str:
+    """The client's session id (oda-api: 16 characters), at most as long as a job keeps."""
+    session_id = str(data.get("session_id") or "")
+    if len(session_id) > SESSION_ID_MAX:
+        raise InvalidRequest(f"session_id must be at most {SESSION_ID_MAX} characters long, not {len(session_id)}.")
+    return session_id
 
 
 def _wait_briefly(job: Job) -> Job:
@@ -66,7 +77,7 @@ def _wait_briefly(job: Job) -> Job:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @oda_errors
 def call_back(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
@@ -77,13 +88,13 @@ def call_back(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"time_spent_s": time.monotonic() - started})
 
 
-@require_GET
+@get_only
 @oda_errors
 def instr_list(request: HttpRequest) -> HttpResponse:
     return JsonResponse(visible_instrument_names(request, strict=True), safe=False)
 
 
-@require_GET
+@get_only
 @oda_errors
 def meta_data(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
@@ -92,7 +103,7 @@ def meta_data(request: HttpRequest) -> HttpResponse:
     return JsonResponse(meta_data_render(handle.describe(), product_type=product_type), safe=False)
 
 
-@require_GET
+@get_only
 @oda_errors
 def par_names(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
@@ -102,20 +113,20 @@ def par_names(request: HttpRequest) -> HttpResponse:
     return JsonResponse(par_names_render(handle.describe(), product_type=product_type), safe=False)
 
 
-@require_GET
+@get_only
 @oda_errors
 def download_products(request: HttpRequest) -> HttpResponse:
     job = job_access(caller=caller_from_request(request), job_id=request.GET.get("job_id", ""))
     return downloads.download_response(job, file_list=request.GET.get("file_list", ""))
 
 
-@require_GET
+@get_only
 @oda_errors
 def inspect_state(request: HttpRequest) -> HttpResponse:
     return JsonResponse(inspection.inspect(request.GET, caller=caller_from_request(request), everyone=True))
 
 
-@require_GET
+@get_only
 @oda_errors
 def inspect_user_state(request: HttpRequest) -> HttpResponse:
     return JsonResponse(inspection.inspect(request.GET, caller=caller_from_request(request), everyone=False))

@@ -16,10 +16,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
 
 from dispatcher_site.auth import caller_from_request
-from dispatcher_site.errors import ServiceError, errors_rendered_by
+from dispatcher_site.errors import ServiceError, errors_rendered_by, get_only
 from jobs.access import job_access
 from jobs.api_code import api_code_for
 from jobs.interfaces import downloads
@@ -45,7 +44,7 @@ page_errors = errors_rendered_by(page_error_response)
 json_errors = errors_rendered_by(_json_error_response)
 
 
-@require_GET
+@get_only
 @page_errors
 def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job_for(request, job_id)
@@ -59,14 +58,14 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     return _private(render(request, "jobs/job_page.html", context))
 
 
-@require_GET
+@get_only
 @json_errors
 def job_state(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job_for(request, job_id)
     return _private(JsonResponse(job_state_data(job, link=request.GET.get(LINK_PARAM))))
 
 
-@require_GET
+@get_only
 @json_errors
 def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job_for(request, job_id)

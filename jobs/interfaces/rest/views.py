@@ -8,6 +8,8 @@ DRF's exception handler, ``dispatcher_site.rest.rest_exception_handler``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.pagination import PageNumberPagination
@@ -17,6 +19,7 @@ from rest_framework.views import APIView
 
 import jobs.interfaces.rest.openapi  # noqa: F401 - registers the token scheme with drf-spectacular
 from dispatcher_site.auth import PlatformTokenAuthentication, caller_of
+from dispatcher_site.rest import rest_request_check
 from jobs.access import JobFilter, job_access, jobs_listed
 from jobs.errors import InvalidRequest
 from jobs.interfaces.rest.serializers import (
@@ -42,6 +45,10 @@ ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 class RestView(APIView):
     authentication_classes = [PlatformTokenAuthentication]
     permission_classes: list = []
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        rest_request_check(request, kwargs)  # before anything reads the URL or the query
+        super().initial(request, *args, **kwargs)
 
 
 class JobPagination(PageNumberPagination):

@@ -17,9 +17,9 @@ from datetime import UTC
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
 
 from dispatcher_site.auth import Caller, caller_from_request
+from dispatcher_site.errors import get_only, methods_allowed
 from jobs.access import JobFilter, Scope, job_access, jobs_listed
 from jobs.errors import InvalidRequest
 from jobs.interfaces.uws import facts, phases
@@ -43,13 +43,14 @@ from jobs.states import Status
 # Fields of a creation request that steer UWS and are never instrument parameters.
 UWS_CONTROL_FIELDS = frozenset({"PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION", "WAIT", "ACTION"})
 ASKED_FIELDS = frozenset({"instrument", "product_type", "query_type"})
+LAST_MAX = 1_000_000  # a LAST the database's LIMIT takes on every backend
 
 
 # --- the job list ---------------------------------------------------------------------
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @uws_errors
 def job_list(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
@@ -93,8 +94,9 @@ def _listed(caller: Caller, request: HttpRequest):
     jobs = jobs_listed(caller=caller, scope=Scope.OWN, filters=filters)
     last = _param(request, "LAST")
     if last:
-        if not last.isdigit():
-            raise InvalidRequest(f"LAST must be a non-negative integer, not {last!r}.")
+        # ASCII digits only: isdigit() also says yes to "²", which int() refuses.
+        if not (last.isascii() and last.isdigit() and int(last) <= LAST_MAX):
+            raise InvalidRequest(f"LAST must be a whole number from 0 to {LAST_MAX}, not {last!r}.")
         jobs = jobs[: int(last)]  # newest first, as jobs_listed orders them
     return jobs
 
@@ -103,7 +105,7 @@ def _listed(caller: Caller, request: HttpRequest):
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST", "DELETE"])
+@methods_allowed("GET", "POST", "DELETE")
 @uws_errors
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job(request, job_id)
@@ -120,7 +122,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @uws_errors
 def job_phase(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job(request, job_id)
@@ -137,7 +139,7 @@ def job_phase(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @uws_errors
 def job_execution_duration(request: HttpRequest, job_id: str) -> HttpResponse:
     """The instrument's time limit. A client's value is checked, then the server's is kept (see facts)."""
@@ -151,7 +153,7 @@ def job_execution_duration(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @uws_errors
 def job_destruction(request: HttpRequest, job_id: str) -> HttpResponse:
     """When the retention policy removes the job. A client's time is checked, then the policy's is kept."""
@@ -162,7 +164,7 @@ def job_destruction(request: HttpRequest, job_id: str) -> HttpResponse:
     return _see_other(uws_url("uws_job", job.job_id))
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_error(request: HttpRequest, job_id: str) -> HttpResponse:
     message = facts.error_message(_job(request, job_id))
@@ -171,7 +173,7 @@ def job_error(request: HttpRequest, job_id: str) -> HttpResponse:
     return _text(message)
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_quote(request: HttpRequest, job_id: str) -> HttpResponse:
     _job(request, job_id)
@@ -179,14 +181,14 @@ def job_quote(request: HttpRequest, job_id: str) -> HttpResponse:
     return _text("")
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_owner(request: HttpRequest, job_id: str) -> HttpResponse:
     return _text(_job(request, job_id).owner)
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@methods_allowed("GET", "POST")
 @uws_errors
 def job_parameters(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job(request, job_id)
@@ -196,13 +198,13 @@ def job_parameters(request: HttpRequest, job_id: str) -> HttpResponse:
     return xml_response(parameters_element(job))
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_results(request: HttpRequest, job_id: str) -> HttpResponse:
     return xml_response(results_element(_job(request, job_id)))
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_result(request: HttpRequest, job_id: str) -> HttpResponse:
     """The main result: the product listing of a done job, as JSON."""
@@ -213,7 +215,7 @@ def job_result(request: HttpRequest, job_id: str) -> HttpResponse:
     return JsonResponse({"job_id": job.job_id, "comment": listing["comment"], "products": listing["lists"]})
 
 
-@require_GET
+@get_only
 @uws_errors
 def job_result_file(request: HttpRequest, job_id: str, name: str) -> HttpResponse:
     job = _job(request, job_id)
@@ -256,7 +258,11 @@ def _parse_time(name: str, raw: str):
         value = None
     if value is None:
         raise InvalidRequest(f"{name} must be an ISO 8601 time such as 2024-01-31T12:00:00Z, not {raw!r}.")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        # The database compares in UTC: a time that has none (0001-01-01T00:00+05:00) cannot be asked for.
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise InvalidRequest(f"{name} must be a time between the years 1 and 9999 in UTC, not {raw!r}.") from None
 
 
 def _see_other(url: str) -> HttpResponse:
