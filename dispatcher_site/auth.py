@@ -31,6 +31,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from dispatcher_site.errors import ServiceError
 from dispatcher_site.inputs import json_problem
+from dispatcher_site.roles import Guarded, RolesNeeded
 from dispatcher_site.tokens import token_backend
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,26 @@ MAX_TOKEN_LENGTH = 16 * 1024
 MAX_SUB_LENGTH = 254
 # The last second of the year 9999, the end of Python's datetime: a later exp is no time.
 MAX_EXP = 253_402_300_799
+
+# The earlier dispatcher's texts, which clients and scripts compare verbatim: kept word
+# for word, spelling included ("resubmit you request", "priviledges").
 _RELOGIN = (
-    "please try to logout and login again. If already logged out, please clean the cookies and resubmit the request."
+    "please try to logout and login again. If already logged out, please clean the cookies, and resubmit you request."
+)
+_TOKEN_REQUIRED = "A token must be provided."  # noqa: S105 - a message, not a secret
+_INSTRUMENT_REFUSED = "Unfortunately, your priviledges are not sufficient to make the request for this instrument.\n"
+_PRODUCT_REFUSED = (
+    "Unfortunately, your priviledges are not sufficient to make the request"
+    " for this particular product and parameter combination.\n"
+    "- Your priviledge roles include {held}\n"
+    "- You are lacking all of the following roles:\n"
+    "{lacking}\n"
+    "You can request support if you think you should be able to make this request."
+)
+_NO_REASON = "please refer to support for details"
+_ACTION_REFUSED = (
+    "Unfortunately, your privileges are not sufficient to {action}.\n"
+    "Your privilege roles include {held}, but the following roles are missing: {lacking}."
 )
 
 
@@ -62,8 +81,8 @@ class AuthError(ServiceError):
 class TokenRequired(AuthError):
     code = "token_required"
 
-    def __init__(self, what: str = "make this request"):
-        super().__init__(f"A token is needed to {what}; please log in and resubmit the request with your token.")
+    def __init__(self) -> None:
+        super().__init__(_TOKEN_REQUIRED)
 
 
 class TokenExpired(AuthError):
@@ -74,10 +93,16 @@ class TokenExpired(AuthError):
 
 
 class TokenInvalid(AuthError):
+    """A token we refuse. Without a ``reason`` (a bad signature) the earlier dispatcher's very text."""
+
     code = "token_invalid"
 
-    def __init__(self, reason: str):
-        super().__init__(f"The token provided is not valid, {reason}; {_RELOGIN}")
+    def __init__(self, reason: str | None = None):
+        super().__init__(
+            f"The token provided is not valid, {reason}; {_RELOGIN}"
+            if reason
+            else f"The token provided is not valid, {_RELOGIN}"
+        )
 
 
 class TokenMalformed(AuthError):
@@ -89,14 +114,20 @@ class TokenMalformed(AuthError):
 
 
 class RolesMissing(AuthError):
+    """The caller lacks roles; worded by what the roles guard (``dispatcher_site.roles``)."""
+
     code = "roles_missing"
 
-    def __init__(self, missing: list[str], *, what: str):
-        super().__init__(
-            f"Unfortunately, your privileges are not sufficient for {what}; "
-            f"the following roles are missing: {', '.join(missing)}"
-        )
+    def __init__(self, missing: list[str], *, what: str, held: list[str], needed: RolesNeeded):
         self.missing = missing
+        if needed.guarded is Guarded.INSTRUMENT:
+            message = _INSTRUMENT_REFUSED
+        elif needed.guarded is Guarded.PRODUCT:
+            lacking = "\n".join(f" - {role}: {needed.reasons.get(role, _NO_REASON)}" for role in missing)
+            message = _PRODUCT_REFUSED.format(held=held, lacking=lacking)
+        else:
+            message = _ACTION_REFUSED.format(action=what, held=held, lacking=", ".join(missing))
+        super().__init__(message)
 
 
 # --- the caller -------------------------------------------------------------------------------
@@ -135,6 +166,15 @@ class Caller:
     def has_roles(self, roles: Iterable[str] | str) -> bool:
         return not self.missing_roles(roles)
 
+    def roles_as_given(self) -> list[str]:
+        """The token's roles in its own order, as refusals quote them (``[]`` for the public)."""
+        given = self.claims.get("roles")
+        if isinstance(given, str):
+            given = given.split(",")
+        if not isinstance(given, list | tuple):
+            return sorted(self.roles)
+        return [str(role).strip() for role in given]
+
 
 def roles_parse(value: Any) -> frozenset[str]:
     """Roles from a token or a setting: a list, or a comma-separated string."""
@@ -150,12 +190,18 @@ def roles_parse(value: Any) -> frozenset[str]:
 def require_roles(caller: Caller, roles: Iterable[str] | str, *, what: str) -> None:
     """Raise RolesMissing unless the caller has every role.
 
-    ``what`` is a noun phrase completing "your privileges are not sufficient for ...",
-    e.g. "instrument empty-development" or "refreshing tokens".
+    ``roles`` may be a ``RolesNeeded`` saying what they guard (an instrument, a
+    product) and why each is needed; plain roles guard an action, and ``what``
+    completes "your privileges are not sufficient to ...", e.g. "refresh your
+    token". A public caller asked for an action's roles is told to give a token.
     """
-    missing = caller.missing_roles(roles)
-    if missing:
-        raise RolesMissing(missing, what=what)
+    needed = roles if isinstance(roles, RolesNeeded) else RolesNeeded(roles_parse(roles))
+    missing = caller.missing_roles(needed)
+    if not missing:
+        return
+    if caller.is_public and needed.guarded is Guarded.ACTION:
+        raise TokenRequired()
+    raise RolesMissing(missing, what=what, held=caller.roles_as_given(), needed=needed)
 
 
 def caller_may_use(caller: Caller, roles: Iterable[str] | str) -> bool:
@@ -224,7 +270,7 @@ def _check_shape(raw: str) -> None:
         pass  # well-formed; the verified decode reports what is wrong with it
 
 
-def _why_invalid(exc: BaseException) -> str:
+def _why_invalid(exc: BaseException) -> str | None:
     """A user-facing reason, from the PyJWT error at the bottom of simplejwt's chain."""
     if isinstance(exc, _NoExpiry):
         return "it has no expiry (exp claim)"
@@ -235,7 +281,7 @@ def _why_invalid(exc: BaseException) -> str:
     if isinstance(exc, jwt.InvalidAlgorithmError):
         return "it must be signed with HS256"
     if isinstance(exc, jwt.InvalidSignatureError):
-        return "its signature does not match (it was altered or signed with another secret)"
+        return None  # the earlier dispatcher's text, which clients compare, gives no reason
     return "its claims are not acceptable"
 
 

@@ -36,10 +36,10 @@ def _token_text(token: str) -> HttpResponse:
     return HttpResponse(token, content_type="text/plain; charset=utf-8")
 
 
-def _caller_with_token(request: HttpRequest, *, what: str) -> Caller:
+def _caller_with_token(request: HttpRequest) -> Caller:
     caller = caller_from_request(request)
     if caller.is_public:
-        raise TokenRequired(what)
+        raise TokenRequired()
     return caller
 
 
@@ -48,8 +48,8 @@ def _caller_with_token(request: HttpRequest, *, what: str) -> Caller:
 @oda_errors
 def refresh_token(request: HttpRequest) -> HttpResponse:
     """``?token=&refresh_interval=``: the token valid ``refresh_interval`` s longer (role refresh-tokens)."""
-    caller = _caller_with_token(request, what="refresh a token")
-    require_roles(caller, [ROLE_REFRESH_TOKENS], what="refreshing tokens")
+    caller = _caller_with_token(request)
+    require_roles(caller, [ROLE_REFRESH_TOKENS], what="refresh your token")
     interval = refresh_interval_parse(request.GET.get("refresh_interval"))
     token = token_refresh(claims=caller.claims, interval_s=interval)
     logger.info("refreshed the token of %s by up to %.0f s", caller.sub, interval)
@@ -61,7 +61,7 @@ def refresh_token(request: HttpRequest) -> HttpResponse:
 @oda_errors
 def update_token_email_options(request: HttpRequest) -> HttpResponse:
     """``?token=&msdone=&mssub=&...``: the token with those notification options set, expiry unchanged."""
-    caller = _caller_with_token(request, what="update a token")
+    caller = _caller_with_token(request)
     options = token_options_parse(request.GET)
     token = token_update_options(claims=caller.claims, options=options)
     logger.info("updated the options %s of the token of %s", sorted(options), caller.sub)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from dispatcher_site.roles import Guarded, RolesNeeded
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -61,14 +63,17 @@ class ProductSpec:
     roles: frozenset[str] = frozenset()
     description: str = ""
     # Roles that depend on the values asked for (e.g. a large `p` needs a bigger
-    # allocation). Called with the normalized parameters.
+    # allocation). Called with the normalized parameters; a RolesNeeded it returns
+    # may say why each role is needed, which a refusal then quotes.
     roles_for_values: Callable[[Mapping[str, Any]], frozenset[str]] | None = None
     # Products that only answer a particular query_type (e.g. `dummy` needs "Dummy").
     query_types: frozenset[str] = frozenset({"Real", "Dummy"})
 
-    def required_roles(self, params: Mapping[str, Any]) -> frozenset[str]:
+    def required_roles(self, params: Mapping[str, Any]) -> RolesNeeded:
         extra = self.roles_for_values(params) if self.roles_for_values else frozenset()
-        return self.roles | extra
+        return RolesNeeded(extra, guarded=Guarded.PRODUCT, reasons=getattr(extra, "reasons", None)).with_roles(
+            self.roles
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ every module of it may import these.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # The parameters that say what to look at and when (the ODA protocol's "source
@@ -56,6 +56,8 @@ class ParameterDescription:
     restrictions: Restrictions
     owl_uri: str | None = None
     description: str = ""
+    # Form hints (label, group, description) as the earlier dispatcher's parameters gave them.
+    extra_metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

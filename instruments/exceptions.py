@@ -24,9 +24,12 @@ class UnknownInstrument(InstrumentError):
 
     def __init__(self, name: str, installed: Iterable[str]):
         self.name = name
+        # Every installed instrument, restricted ones included: never shown as such. The
+        # message names none, since whoever reads it may not see them all; each
+        # interface lists the instruments its caller may use (the ODA protocol's
+        # installed_instruments, /instr-list).
         self.installed_instruments = sorted(installed)
-        listed = ", ".join(self.installed_instruments) or "none"
-        super().__init__(f"Instrument {name!r} is not installed; installed instruments: {listed}.")
+        super().__init__(f"Instrument {name!r} is not installed; /instr-list names the instruments you may use.")
 
 
 class InstrumentNotFound(UnknownInstrument):

@@ -1,10 +1,16 @@
-"""``empty-async``: a backend that works on its own and reports through /call_back.
+"""``empty-async`` and ``empty-async-return-progress``: backends that work on their own
+and report through /call_back.
 
 ``run`` starts the simulated backend (a detached process) with the job's signed
 call-back URL and answers "submitted"; the backend reports progress twice, then
 done, about half a second apart. ``complete`` gives the products on done. Should
 the call-backs never come, ``poll`` fails the job after ``give_up_s`` seconds
 instead of leaving it waiting for ever.
+
+Products, as the earlier dispatcher's instruments of these names offered them:
+``empty-async``: ``dummy`` and ``dummy-log-submit`` (no product), ``numerical``
+(an image; role general, and unige-hpc-full above 50 W);
+``empty-async-return-progress``: ``dummy``, answering its ``p`` as ``products.p``.
 """
 
 from __future__ import annotations
@@ -18,14 +24,41 @@ from pathlib import Path
 from typing import Any
 
 from instruments.base import AdapterError, Products, ProductSpec, RunOutcome, RunRequest
-from instruments.builtin.common import BuiltinAdapter, text_product
+from instruments.builtin.common import (
+    BuiltinAdapter,
+    image_product,
+    input_products,
+    numerical_roles,
+    power_parameter,
+)
+from instruments.parameters import Float, String
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PRODUCTS = {"dummy": ProductSpec(name="dummy", description="Done after a few call-backs from a simulated backend.")}
+PRODUCTS = {
+    "dummy": ProductSpec(name="dummy", description="Done after a few call-backs from a simulated backend."),
+    "dummy-log-submit": ProductSpec(
+        name="dummy-log-submit", description="As dummy; kept for scripts that ask for it by this name."
+    ),
+    "numerical": ProductSpec(
+        name="numerical",
+        parameters=(power_parameter(max_value=None), String("string_like_name", default="default-name")),
+        roles=frozenset({"general"}),
+        roles_for_values=numerical_roles,
+        description="An image of zeros, after the call-backs. Needs role general; p > 50 W also unige-hpc-full.",
+    ),
+}
+RETURN_PROGRESS_PRODUCTS = {
+    "dummy": ProductSpec(
+        name="dummy",
+        parameters=(Float("p", units="W", default=10),),
+        description="Answers its p as products.p after the call-backs.",
+    )
+}
 
 
 class EmptyAsyncAdapter(BuiltinAdapter):
     kind = "empty-async"
+    instrument_parameters = (input_products("scw_list"),)
 
     def describe(self) -> dict[str, ProductSpec]:
         return PRODUCTS
@@ -52,8 +85,13 @@ class EmptyAsyncAdapter(BuiltinAdapter):
         )
 
     def complete(self, request: RunRequest, report: Mapping[str, Any]) -> RunOutcome:
-        products = Products(text_product_list=[text_product("dummy", "a dummy product, computed asynchronously")])
-        return RunOutcome(state="done", products=products, message=str(report.get("message", "done")))
+        return RunOutcome(state="done", products=self.products(request), message=str(report.get("message", "done")))
+
+    def products(self, request: RunRequest) -> Products:
+        if request.product_type == "numerical":
+            image = image_product(instrument=self.name, params=request.params, asked=("p", "string_like_name"))
+            return Products(numpy_data_product_list=[image])
+        return Products(extra={"prod_process_message": ""})
 
     def _start_backend(self, request: RunRequest) -> None:
         argv = [sys.executable, "-m", "instruments.builtin.simulated_backend"]
@@ -70,3 +108,18 @@ class EmptyAsyncAdapter(BuiltinAdapter):
         )
         # Reap it when it ends, so that a long-lived worker collects no zombies.
         threading.Thread(target=process.wait, daemon=True, name=f"simulated-backend-{process.pid}").start()
+
+
+class EmptyAsyncReturnProgressAdapter(EmptyAsyncAdapter):
+    """The instrument the frontend's "Return progress" link is tried on; an ordinary run here.
+
+    Answers with ``return_progress=True`` (the progress so far, without waiting) are not given yet.
+    """
+
+    kind = "empty-async-return-progress"
+
+    def describe(self) -> dict[str, ProductSpec]:
+        return RETURN_PROGRESS_PRODUCTS
+
+    def products(self, request: RunRequest) -> Products:
+        return Products(extra={"p": request.params["p"]})

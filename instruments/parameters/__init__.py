@@ -23,7 +23,7 @@ from instruments.parameters.base import (
 )
 from instruments.parameters.composite import ListOf, Structured
 from instruments.parameters.quantities import Angle, Energy
-from instruments.parameters.scalars import Boolean, Enum, Float, Integer, String
+from instruments.parameters.scalars import Boolean, Enum, FileReference, FileURL, Float, Integer, POSIXPath, String
 from instruments.parameters.times import TIME_FORMATS, Time
 
 __all__ = [
@@ -34,9 +34,12 @@ __all__ = [
     "Boolean",
     "Energy",
     "Enum",
+    "FileReference",
+    "FileURL",
     "Float",
     "Integer",
     "ListOf",
+    "POSIXPath",
     "Parameter",
     "ParameterError",
     "String",

@@ -46,6 +46,7 @@ class Parameter:
         optional: bool = False,
         owl_uri: str | None = None,
         description: str = "",
+        extra_metadata: Mapping[str, Any] | None = None,
     ):
         self.name = name
         self.default = default
@@ -53,6 +54,9 @@ class Parameter:
         self.optional = optional
         self.owl_uri = owl_uri or self.default_owl_uri
         self.description = description
+        # What a form shows beside the value (label, group, description), as the
+        # earlier dispatcher's parameters carried it.
+        self.extra_metadata = dict(extra_metadata or {})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -94,6 +98,7 @@ class Parameter:
             restrictions=self.restrictions(),
             owl_uri=self.owl_uri,
             description=self.description,
+            extra_metadata=dict(self.extra_metadata),
         )
 
     def error(self, value: Any, reason: str) -> ParameterError:

@@ -144,4 +144,23 @@ class Boolean(Parameter):
         return replace(super().restrictions(), allowed_values=(True, False))
 
 
+class FileReference(String):
+    """A file the product reads, named by a URL (or, for a backend on the same disk, a path).
+
+    The value is kept as text: the backend fetches it. Uploading the file itself
+    through the protocol (``<name>_type=file``) is not handled here.
+    """
+
+    type_name = "file"
+    default_owl_uri = f"{ODA}FileReference"
+
+
+class FileURL(FileReference):
+    default_owl_uri = f"{ODA}FileURL"
+
+
+class POSIXPath(FileReference):
+    default_owl_uri = f"{ODA}POSIXPath"
+
+
 # --- time ---------------------------------------------------------------------

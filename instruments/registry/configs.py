@@ -56,6 +56,7 @@ def _builtin() -> dict[str, InstrumentConfig]:
         spec["name"]: InstrumentConfig(
             name=spec["name"],
             kind=spec["kind"],
+            settings=dict(spec.get("settings", {})),
             roles=tuple(spec.get("roles", ())),
             description=spec.get("description", ""),
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 
+from dispatcher_site.roles import Guarded, RolesNeeded
 from instruments.base import Adapter, ProductSpec
 from instruments.descriptions import InstrumentDescription, ParameterDescription, ProductDescription
 from instruments.exceptions import QueryTypeRefused, UnknownProduct
@@ -87,9 +88,12 @@ class InstrumentHandle:
         params, unused = normalize_parameters(self._current_catalog().parameters[product_type], raw)
         return ValidatedRequest(params=params, unused=unused)
 
-    def roles_for(self, product_type: str, params: Mapping[str, Any]) -> frozenset[str]:
-        """Every role a user needs for this request: instrument's, product's (row and code), values'."""
-        return self._static_roles(product_type) | self.product(product_type).required_roles(params)
+    def roles_for(self, product_type: str, params: Mapping[str, Any]) -> RolesNeeded:
+        """Every role a user needs for this request: instrument's, product's (row and code), values'.
+
+        Guarding the product: a refusal quotes the product's reasons for its roles.
+        """
+        return self.product(product_type).required_roles(params).with_roles(self._static_roles(product_type))
 
     def _static_roles(self, product_type: str) -> frozenset[str]:
         return self.roles | self.product_roles.get(product_type, frozenset())
@@ -164,7 +168,7 @@ def handle_build(config: InstrumentConfig) -> InstrumentHandle | None:
     return InstrumentHandle(
         name=config.name,
         kind=config.kind,
-        roles=frozenset(config.roles),
+        roles=RolesNeeded(config.roles, guarded=Guarded.INSTRUMENT),
         settings=dict(config.settings),
         timeout_s=float(timeout),
         adapter=adapter,

@@ -20,7 +20,11 @@ log = logging.getLogger("instruments.registry")
 ENTRY_POINT_GROUP = "dispatcher.instruments"
 BUILTIN_KINDS: dict[str, str] = {
     "empty": "instruments.builtin.empty.EmptyAdapter",
+    "empty-development": "instruments.builtin.empty.EmptyDevelopmentAdapter",
+    "empty-with-conf": "instruments.builtin.empty.EmptyWithConfAdapter",
+    "empty-with-posix-path": "instruments.builtin.empty.EmptyWithPosixPathAdapter",
     "empty-async": "instruments.builtin.asynchronous.EmptyAsyncAdapter",
+    "empty-async-return-progress": "instruments.builtin.asynchronous.EmptyAsyncReturnProgressAdapter",
     "empty-semi-async": "instruments.builtin.semi_async.EmptySemiAsyncAdapter",
     "demo-lightcurve": "instruments.builtin.lightcurve.DemoLightcurveAdapter",
     "nb2workflow": "instruments.nb2workflow.Nb2workflowAdapter",

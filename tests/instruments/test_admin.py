@@ -18,7 +18,7 @@ def test_it_lists_instruments_with_kind_and_state(staff_client):
     answer = staff_client.get(CHANGELIST, {"q": "async"})
     assert answer.status_code == 200
     listed = {instrument.name for instrument in answer.context["cl"].result_list}
-    assert listed == {"empty-async", "empty-semi-async"}
+    assert listed == {"empty-async", "empty-semi-async", "empty-async-return-progress"}
     assert "empty-async" in answer.content.decode()
     disabled = staff_client.get(CHANGELIST, {"enabled__exact": "0"})
     assert list(disabled.context["cl"].result_list) == []

@@ -79,7 +79,7 @@ def test_the_simulated_backend_reports_progress_twice_then_done(callback_server)
 
     done = handle.adapter.complete(request, reports[-1])
     assert done.state == "done"
-    assert done.products.text_product_list[0]["name"] == "dummy"
+    assert done.products.as_protocol() == {"prod_process_message": ""}
 
 
 def test_polling_gives_up_when_no_call_back_comes():

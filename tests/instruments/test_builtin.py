@@ -18,10 +18,21 @@ def run(instrument: str, product: str, raw: dict | None = None, **request):
     return handle, base, handle.adapter.run(base)
 
 
-def test_empty_dummy_answers_at_once():
+def protocol_lists(products) -> set[str]:
+    return {name for name in products.PROTOCOL_LISTS if getattr(products, name)}
+
+
+def decoded_image(entry: dict) -> np.ndarray:
+    (unit,) = entry["data_unit_list"]
+    return np.array(json.loads(unit["data"]), dtype=np.dtype(unit["dt"]))
+
+
+def test_empty_dummy_answers_at_once_without_products():
+    # As the earlier dispatcher's: `oda-api get` prints every product's data units, a text product has none.
     _, _, outcome = run("empty", "dummy", query_type="Dummy")
     assert outcome.state == "done"
-    assert outcome.products.text_product_list[0]["name"] == "dummy"
+    assert protocol_lists(outcome.products) == set()
+    assert outcome.products.as_protocol() == {"prod_process_message": ""}
 
 
 def test_empty_echo_returns_the_normalized_parameters():
@@ -29,12 +40,64 @@ def test_empty_echo_returns_the_normalized_parameters():
     answer = outcome.products.as_protocol()
     assert answer["echo"] == dict(request.params)
     assert answer["echo"]["T1"] == "2017-03-06T12:00:00.000" and answer["echo"]["src_name"] == "Crab"
-    assert json.loads(answer["text_product_list"][0]["value"]) == answer["echo"]
+    assert protocol_lists(outcome.products) == set()
 
 
-def test_empty_numerical_gives_p():
+def test_empty_echo_converts_the_energy_from_its_units_parameter():
+    _, _, outcome = run("empty", "echo", {"energ": "2", "energy_units": "GeV", "ang": "36"})
+    echoed = outcome.products.extra["echo"]
+    assert echoed["energ"] == 2e6 and echoed["energy_units"] == "keV"
+    assert echoed["ang"] == pytest.approx(0.01)  # 36 arcsec, in degrees
+
+
+@pytest.mark.parametrize("product", ["restricted", "structured", "optional"])
+def test_the_echoing_products_echo_their_own_defaults(product):
+    handle, _, outcome = run("empty", product)
+    echoed = outcome.products.extra["echo"]
+    for parameter in handle.products()[product].parameters:
+        assert echoed[parameter.name] == parameter.default
+    assert outcome.state == "done"
+
+
+def test_empty_numerical_gives_an_image_of_zeros():
     _, _, outcome = run("empty", "numerical", {"p": "42"})
-    assert outcome.products.extra["numerical"] == {"p": 42.0, "units": "W"}
+    (image,) = outcome.products.numpy_data_product_list
+    assert image["meta_data"]["product"] == "mosaic"
+    assert image["meta_data"]["query_parameters"] == [{"name": "p", "value": 42.0}]
+    pixels = decoded_image(image)
+    assert pixels.shape == (100, 100) and not pixels.any()
+    assert protocol_lists(outcome.products) == {"numpy_data_product_list"}
+
+
+def test_file_dummy_gives_the_image_and_a_file_naming_its_reference():
+    _, _, outcome = run("empty", "file_dummy", {"dummy_file": "https://example.org/data.fits"})
+    assert decoded_image(outcome.products.numpy_data_product_list[0]).shape == (100, 100)
+    assert b"https://example.org/data.fits" in outcome.products.files["file_dummy.txt"]
+    _, _, posix = run("empty-with-posix-path", "file_dummy", {"dummy_POSIX_file": "/data/in.fits"})
+    assert b"/data/in.fits" in posix.products.files["file_dummy.txt"]
+
+
+def test_parametrical_takes_its_energy_boundary_and_gives_nothing():
+    _, request, outcome = run("empty", "parametrical", {"sb": "20 keV"})
+    assert request.params["sb"] == 20.0
+    assert protocol_lists(outcome.products) == set()
+
+
+def test_empty_with_conf_shows_its_configured_products_url():
+    from instruments.registry.configs import InstrumentConfig
+    from instruments.registry.handles import handle_build
+
+    handle = handle_build(
+        InstrumentConfig(name="conf", kind="empty-with-conf", settings={"products_url": "https://x.example/mmoda"})
+    )
+    request = RunRequest(job_id="j", instrument="conf", product_type="dummy", params={})
+    assert handle.adapter.run(request).products.comment == "dataserver products url: https://x.example/mmoda"
+
+
+def test_empty_development_offers_the_earlier_five_products():
+    assert list(instrument_get("empty-development").products()) == [
+        "dummy", "numerical", "failing", "parametrical", "echo"
+    ]  # fmt: skip
 
 
 def test_empty_failing_raises_a_clear_adapter_error():
@@ -56,7 +119,17 @@ def test_semi_async_is_done_after_p_seconds_by_polling():
     assert handle.adapter.poll(later).state == "progress"
     time.sleep(0.45)
     done = handle.adapter.poll(later)
-    assert done.state == "done" and done.products.text_product_list
+    assert done.state == "done" and done.products is not None
+
+
+def test_semi_async_fails_for_p_minus_one():
+    with pytest.raises(AdapterError, match="p = -1"):
+        run("empty-semi-async", "dummy", {"p": "-1"})
+
+
+def test_semi_async_numerical_gives_the_image_at_once():
+    _, _, outcome = run("empty-semi-async", "numerical")
+    assert outcome.state == "done" and decoded_image(outcome.products.numpy_data_product_list[0]).shape == (100, 100)
 
 
 def test_async_without_a_callback_url_fails_clearly():

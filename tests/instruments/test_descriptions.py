@@ -120,10 +120,10 @@ def test_restrictions_map_only_those_that_apply_in_protocol_order():
 @pytest.mark.django_db
 def test_the_builtin_empty_instrument_is_described():
     described = instrument_get("empty-development").describe()
-    assert (described.name, described.kind) == ("empty-development", "empty")
+    assert (described.name, described.kind) == ("empty-development", "empty-development")
     assert described.roles == {"oda workflow developer"}
     assert names(described.source_parameters) == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
-    assert described.instrument_parameters == ()
+    assert names(described.instrument_parameters) == ["p_list"]
     numerical = described.product("numerical")
     assert numerical.roles == {"oda workflow developer", "general"}
     (p,) = numerical.own_parameters

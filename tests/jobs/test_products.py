@@ -42,7 +42,7 @@ def test_a_job_answered_at_once_has_no_folder_when_it_has_no_files():
     submitted = job_submit(data=asked, caller=Caller.public(), session_id="S")
     job = submitted.job
     assert submitted.created and job.status == Status.DONE
-    assert products_load(job)["lists"]["text_product_list"][0]["name"] == "dummy"
+    assert products_load(job)["lists"] == {"prod_process_message": ""}
     assert not products_dir(job.job_id).exists()
 
 

@@ -3,7 +3,6 @@
 import ast
 import gzip
 import io
-import json
 import tarfile
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,9 +50,9 @@ def test_a_dummy_job_is_done_with_the_full_answer(client, tasks_inline):
         "warning": "",
     }
     assert polled["products"]["job_id"] == job_id
-    assert polled["products"]["text_product_list"] == [
-        {"name": "dummy", "value": "a dummy product", "meta_data": {"instrument": "empty"}}
-    ]
+    # As the earlier dispatcher's dummy: done, and no product lists (oda-api get prints nothing).
+    assert polled["products"]["prod_process_message"] == ""
+    assert not [key for key in polled["products"] if key.endswith("_list") or key == "catalog"]
     asked = get_product_arguments(polled["products"]["api_code"])
     assert (asked["instrument"], asked["product"], asked["product_type"]) == ("empty", "dummy", "Dummy")
     assert asked["src_name"] == polled["products"]["analysis_parameters"]["src_name"]
@@ -74,13 +73,23 @@ def test_an_instant_product_is_done_in_the_first_answer_without_a_worker(client)
     # No task runs in this test: empty's products are answered within the request.
     answer = run(client, product_type="echo", query_type="Real", src_name="Mrk 421").json()
     assert answer["query_status"] == "done"
-    (text,) = answer["products"]["text_product_list"]
-    assert text["name"] == "echo"
-    echoed = json.loads(text["value"])
+    echoed = answer["products"]["echo"]
     assert echoed["src_name"] == "Mrk 421"
-    assert echoed == answer["products"]["echo"]
     parameters = answer["products"]["analysis_parameters"]
-    assert echoed == {name: parameters[name] for name in ("src_name", "RA", "DEC", "T1", "T2", "T_format")}
+    assert echoed == {name: parameters[name] for name in echoed}
+    assert set(echoed) == {
+        "src_name",
+        "RA",
+        "DEC",
+        "T1",
+        "T2",
+        "T_format",
+        "p_list",
+        "ang",
+        "ang_deg",
+        "energ",
+        "energy_units",
+    }
     job = Job.objects.get(job_id=answer["job_monitor"]["job_id"])
     statuses = list(job.events.filter(kind=JobEvent.Kind.STATUS).values_list("status", flat=True))
     assert statuses == ["submitted", "done"]
@@ -133,7 +142,10 @@ def test_a_bad_parameter_names_it(client):
 def test_a_missing_role_is_403_naming_it(client, alice):
     response = run(client, product_type="numerical", query_type="Real", p="100", token=alice)
     assert response.status_code == 403
-    assert "the following roles are missing: unige-hpc-full" in response.json()["exit_status"]["message"]
+    assert (
+        " - unige-hpc-full: unige-hpc-full role is needed for p>50 as well\n"
+        in response.json()["exit_status"]["message"]
+    )
 
 
 def test_a_failing_backend_fails_the_job_with_its_message(client, tasks_inline):
@@ -277,14 +289,14 @@ class TestMetadata:
         assert "empty-development" in client.get("/api/instr-list", {"token": developer}).json()
 
     def test_meta_data_describes_parameters(self, client):
-        answer = client.get("/api/meta-data", {"instrument": "empty", "product_type": "numerical"}).json()
-        # Groups of [{"query_name": ...}, parameter, ...], as the frontend reads them.
-        heads = {group[0]["query_name"]: group[0] for group in answer}
-        groups = {group[0]["query_name"]: group[1:] for group in answer}
-        assert list(groups) == ["src_query", "empty_parameters", "numerical_query"]
-        assert heads["empty_parameters"]["prod_dict"]["numerical"] == "numerical_query"
-        assert heads["numerical_query"]["product_name"] == "numerical"
-        assert groups["numerical_query"] == [
+        (answer,) = client.get("/api/meta-data", {"instrument": "empty", "product_type": "numerical"}).json()
+        # [{"instrumet"}, {"prod_dict"}, then queries [{"query_name": ...}, ...], as the frontend reads them.
+        assert answer[0] == {"instrumet": "empty"}
+        assert answer[1]["prod_dict"]["numerical"] == "empty_parameters_numerical_query"
+        groups = {group[0]["query_name"]: group[1:] for group in answer[2:]}
+        assert list(groups) == ["src_query", "empty_instrument_query", "empty_parameters_numerical_query"]
+        assert groups["empty_parameters_numerical_query"] == [
+            {"product_name": "numerical"},
             {
                 "name": "p",
                 "units": "W",
@@ -292,13 +304,24 @@ class TestMetadata:
                 "type": "float",
                 "restrictions": {"is_optional": False, "max_value": 800},
                 "owl_uri": "http://odahub.io/ontology#Float",
-            }
+            },
         ]
-        assert [p["name"] for p in groups["src_query"]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
+        assert [p["name"] for p in groups["src_query"]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format", "token"]
 
     def test_par_names_include_token(self, client):
         names = client.get("/api/par-names", {"instrument": "empty", "product_type": "numerical"}).json()
-        assert names == ["src_name", "RA", "DEC", "T1", "T2", "T_format", "p", "token"]
+        assert names == ["src_name", "RA", "DEC", "T1", "T2", "T_format", "p_list", "p", "token"]
+
+    def test_par_names_without_a_product_are_those_of_every_product(self, client):
+        names = client.get("/api/par-names", {"instrument": "empty"}).json()
+        assert {"p", "dummy_file", "sb", "ang", "energ", "bounded_int_par", "struct", "optional_def_none"} <= set(names)
+        assert names[-1] == "token" and len(names) == len(set(names))
+
+    def test_par_names_of_a_restricted_instrument_answer_without_its_role(self, client):
+        # oda-api's get_product asks here without its token: a developer must not see a warning.
+        names = client.get("/api/par-names", {"instrument": "empty-development", "product_type": "numerical"})
+        assert names.status_code == 200 and "p" in names.json()
+        assert client.get("/api/par-names", {"instrument": "empty-development", "token": "bad"}).status_code == 400
 
     def test_meta_data_of_a_restricted_instrument_needs_the_role(self, client):
         assert client.get("/api/meta-data", {"instrument": "empty-development"}).status_code == 403

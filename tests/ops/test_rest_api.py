@@ -197,5 +197,7 @@ def test_instruments_come_with_products_and_typed_parameters(client, alice):
 
 def test_one_instrument_and_the_refusals(client, alice, charlie):
     assert client.get("/api/v1/instruments/empty/", **bearer(alice)).json()["name"] == "empty"
-    assert_protocol_error(client.get("/api/v1/instruments/empty-development/", **bearer(charlie)), 403, "for this instrument")
+    assert_protocol_error(
+        client.get("/api/v1/instruments/empty-development/", **bearer(charlie)), 403, "for this instrument"
+    )
     assert_protocol_error(client.get("/api/v1/instruments/no-such/", **bearer(alice)), 404, "not installed")

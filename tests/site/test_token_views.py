@@ -83,7 +83,7 @@ def test_refresh_needs_the_role(client):
 
 
 def test_refresh_needs_a_token(client):
-    assert_error(client.get("/refresh_token"), 403, starts="A token is needed")
+    assert_error(client.get("/refresh_token"), 403, starts="A token must be provided.")
 
 
 @pytest.mark.parametrize("interval", ["soon", "-5", "0", "nan", "inf"])
@@ -156,7 +156,9 @@ def test_matrix_options_are_set(client):
 
 
 def test_options_need_no_role_but_a_token(client):
-    assert_error(client.get("/update_token_email_options", {"msdone": "false"}), 403, starts="A token is needed")
+    assert_error(
+        client.get("/update_token_email_options", {"msdone": "false"}), 403, starts="A token must be provided."
+    )
 
 
 @pytest.mark.parametrize(

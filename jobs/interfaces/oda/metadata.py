@@ -1,10 +1,20 @@
 """An instrument's description in the ODA protocol's shapes: /api/meta-data and /api/par-names.
 
-/api/meta-data lists queries, each a header then one entry per parameter: the
-source query (what to look at and when), the instrument query (the other common
-parameters, with ``prod_dict`` naming every product's query), then one query per
-product asked for (all of them when none is named) with the product's own
-parameters.
+/api/meta-data answers the earlier dispatcher's shape, which the frontend's tab
+generator reads by position and oda-api prints: one outer list holding one list
+per instrument::
+
+    [[{"instrumet": X},                                  # (sic)
+      {"prod_dict": {product: "<X>_parameters_<product>_query", ...}},
+      [{"query_name": "src_query"}, <parameter>...],     # what to look at and when
+      [{"query_name": "<X>_instrument_query"}, <parameter>...],
+      [{"query_name": "<X>_parameters_<product>_query"}, {"product_name": product}, <parameter>...],
+      ...]]                                              # the asked product, or every one
+
+Each parameter is ``name, units, value`` (its default), ``type``, ``restrictions``
+(``is_optional``, and bounds, allowed values... where they apply), ``owl_uri`` and
+``extra_metadata`` (label, group, description) when it has them. The source query
+ends with the ``token`` every request may carry, as it always did.
 """
 
 from __future__ import annotations
@@ -16,23 +26,35 @@ from instruments.exceptions import UnknownProduct
 
 Query = list[dict[str, Any]]
 
+# The token is a field of every request; the source query has always listed it.
+TOKEN_ENTRY: dict[str, Any] = {
+    "name": "token",
+    "units": "str",
+    "value": None,
+    "type": "string",
+    "restrictions": {"is_optional": True},
+    "owl_uri": "http://odahub.io/ontology#String",
+}
 
-def meta_data_render(description: InstrumentDescription, *, product_type: str | None = None) -> list[Query]:
+
+def query_name(instrument: str, product: str) -> str:
+    return f"{instrument}_parameters_{product}_query"
+
+
+def meta_data_render(description: InstrumentDescription, *, product_type: str | None = None) -> list[list[Any]]:
     """The /api/meta-data answer for one product, or for every product when ``product_type`` is None."""
     wanted = _products_wanted(description, product_type)
     name = description.name
-    prod_dict = {product.name: f"{product.name}_query" for product in description.products}
-    queries = [
-        _query({"query_name": "src_query"}, description.source_parameters),
-        _query(
-            {"query_name": f"{name}_parameters", "instrument": name, "prod_dict": prod_dict},
-            description.instrument_parameters,
-        ),
+    listing: list[Any] = [
+        {"instrumet": name},
+        {"prod_dict": {product.name: query_name(name, product.name) for product in description.products}},
+        [{"query_name": "src_query"}, *_entries(description.source_parameters), dict(TOKEN_ENTRY)],
+        [{"query_name": f"{name}_instrument_query"}, *_entries(description.instrument_parameters)],
     ]
     for product in wanted:
-        header = {"query_name": f"{product.name}_query", "product_name": product.name}
-        queries.append(_query(header, product.own_parameters))
-    return queries
+        header = [{"query_name": query_name(name, product.name)}, {"product_name": product.name}]
+        listing.append([*header, *_entries(product.own_parameters)])
+    return [listing]
 
 
 def par_names_render(description: InstrumentDescription, *, product_type: str | None = None) -> list[str]:
@@ -54,11 +76,14 @@ def parameter_entry(parameter: ParameterDescription) -> dict[str, Any]:
     }
     if parameter.owl_uri:
         entry["owl_uri"] = parameter.owl_uri
+    extra = {**({"description": parameter.description} if parameter.description else {}), **parameter.extra_metadata}
+    if extra:
+        entry["extra_metadata"] = extra
     return entry
 
 
-def _query(header: dict[str, Any], parameters: tuple[ParameterDescription, ...]) -> Query:
-    return [header, *(parameter_entry(p) for p in parameters)]
+def _entries(parameters: tuple[ParameterDescription, ...]) -> list[dict[str, Any]]:
+    return [parameter_entry(p) for p in parameters]
 
 
 def _products_wanted(description: InstrumentDescription, product_type: str | None) -> list[ProductDescription]:
