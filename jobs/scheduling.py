@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_q.brokers import get_broker
-from django_q.models import Schedule
+from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
 from jobs.errors import QueueUnavailable
@@ -75,6 +75,16 @@ def queue_is_empty() -> bool:
         return get_broker().queue_size() == 0
     except Exception:  # an unreachable broker cannot vouch for anything
         return False
+
+
+def task_results_purge(*, older_than_days: float) -> int:
+    """Remove django-q2's records of tasks that ended more than ``older_than_days`` ago.
+
+    django-q2 keeps the last ``save_limit`` successes but every failure, forever;
+    returns how many records went.
+    """
+    removed, _ = Task.objects.filter(stopped__lt=timezone.now() - timedelta(days=older_than_days)).delete()
+    return removed
 
 
 def schedules_ensure(**kwargs) -> None:

@@ -8,7 +8,8 @@ The recurring ones run from the schedules in ``jobs.scheduling.SCHEDULES``:
   (DISPATCHER_MATRIX_INCIDENT_ROOMS); the sweep also logs a warning that names
   the jobs, for operators reading logs.
 - "jobs: purge old jobs" removes finished jobs older than DISPATCHER_RETENTION_DAYS,
-  rows and product files together.
+  rows and product files together, and django-q2's records of tasks as old (it
+  keeps every failed task's record otherwise).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs import services
+from jobs import scheduling, services
 
 log = logging.getLogger(__name__)
 
@@ -45,4 +46,5 @@ def stale_jobs_fail() -> int:
 
 def old_jobs_purge() -> int:
     """The body of "jobs: purge old jobs"; returns how many jobs it removed."""
+    scheduling.task_results_purge(older_than_days=settings.RETENTION_DAYS)
     return services.jobs_purge(older_than_days=settings.RETENTION_DAYS).jobs

@@ -94,3 +94,31 @@ def test_the_stale_schedule_fails_silent_jobs_with_an_incident_line(
     assert f"incident: 1 stale job(s) failed: {silent.job_id[:12]}" in caplog.text
     # The failure is a job event: notifications hear of it (owner and incident rooms) after commit.
     assert signals
+
+
+def test_the_purge_schedule_also_removes_old_task_records_failures_included(settings):
+    settings.RETENTION_DAYS = 10
+    now = timezone.now()
+    for name, days, success in (("old-failure", 11, False), ("old-success", 12, True), ("recent", 1, False)):
+        Task.objects.create(
+            id=name, name=name, func="x.y", started=now - timedelta(days=days), stopped=now - timedelta(days=days),
+            success=success,
+        )  # fmt: skip
+    old_jobs_purge()
+    assert list(Task.objects.values_list("id", flat=True)) == ["recent"]
+
+
+def test_later_tasks_leave_no_schedule_behind(queued_nowhere):
+    from jobs.models import DelayedTask
+    from jobs.scheduling import delayed_tasks_send, enqueue_later
+
+    before = Schedule.objects.count()
+    enqueue_later("jobs.tasks.job_poll_task", "J", 1, delay_s=120)
+    assert Schedule.objects.count() == before, "no django-q2 one-off schedule per poll"
+    assert delayed_tasks_send(now=timezone.now() + timedelta(seconds=121)) == 1
+    assert not DelayedTask.objects.exists()
+
+
+@pytest.fixture
+def queued_nowhere(monkeypatch):
+    monkeypatch.setattr("jobs.scheduling.async_task", lambda func, *args, **kwargs: "id")
