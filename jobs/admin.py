@@ -33,6 +33,12 @@ class JobEventInline(admin.TabularInline):
         return False
 
 
+_WHEN_FIELDS = (
+    "created_at", "started_at", "finished_at", "last_report_at",
+    "attempt", "backend_calls", "task_due_at", "lease_until",
+)  # fmt: skip
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ("short_id", "owner", "instrument", "product_type", "status", "created_at", "duration")
@@ -46,15 +52,7 @@ class JobAdmin(admin.ModelAdmin):
             None,
             {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message")},
         ),
-        (
-            "When",
-            {
-                "fields": (
-                    "created_at", "started_at", "finished_at", "last_report_at", "attempt", "backend_calls",
-                    "task_due_at", "lease_until",
-                )
-            },
-        ),  # fmt: skip
+        ("When", {"fields": _WHEN_FIELDS}),
         ("Parameters", {"fields": ("parameters",)}),
         ("Products", {"fields": ("stored_products",)}),
     )

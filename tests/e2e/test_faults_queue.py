@@ -80,12 +80,8 @@ def test_a_broker_outage_loses_no_accepted_job(service, private_redis):
     api = DispatcherAPI(url=service.url, wait=True)
     api.retry_sleep_s = 1
     waited: dict[str, object] = {}
-    client = threading.Thread(
-        target=lambda: waited.update(
-            data=api.get_product(instrument="empty-semi-async", product="dummy", p=1.5, product_type="Real", silent=True)
-        ),
-        daemon=True,
-    )
+    asked = {"instrument": "empty-semi-async", "product": "dummy", "p": 1.5, "product_type": "Real"}
+    client = threading.Thread(target=lambda: waited.update(data=api.get_product(**asked, silent=True)), daemon=True)
     client.start()
     health = requests.get(f"{service.url}/healthz", timeout=5)
     time.sleep(3)

@@ -231,7 +231,8 @@ def test_a_worker_dying_on_the_last_call_fails_the_job(backend):
     jobs_requeue()
     job.refresh_from_db()
     assert job.status == Status.FAILED
-    assert job.message == f"The worker calling the backend stopped, and the backend was called {MAX_BACKEND_CALLS} times."
+    calls = MAX_BACKEND_CALLS
+    assert job.message == f"The worker calling the backend stopped, and the backend was called {calls} times."
 
 
 # -- lost tasks -----------------------------------------------------------------
@@ -357,4 +358,3 @@ def test_a_retry_after_a_transient_error_is_the_next_call_of_the_attempt(backend
     job_execute(job_id=job.job_id, attempt=1, call=2)
     assert [r.call for r in adapter.requests] == [1, 2]
     assert Job.objects.get(pk=job.pk).status == Status.DONE
-
