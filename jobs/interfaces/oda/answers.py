@@ -38,12 +38,14 @@ def job_answer(
     ``events`` may be given when known (a job just created has none to show).
     A finished job's answer changes only with its answer_version, so it is built once
     per process and personalized with the caller's session. The key holds the row's
-    primary key, which is never reused: a purged job asked for again is a new row with
-    the same job id and versions counting from 0 again.
+    primary key: a purged job asked for again is a new row with the same job id and
+    versions counting from 0 again. It holds the job id too, since a primary key is
+    reused where a transaction that inserted rows was rolled back (SQLite hands out
+    the rolled-back ids again: every test that rolls back does so).
     """
     session_id = session_id or job.session_id
     if job.is_terminal and not comment:
-        key = (job.pk, job.answer_version)
+        key = (job.pk, job.job_id, job.answer_version)
         answer = _finished_answers.get(key)
         if answer is None:
             answer = _build_answer(job, comment="", events=events)
