@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 
+from dispatcher_site.sqlite.base import write_wait
+
 log = logging.getLogger(__name__)
+# How long the probe waits for SQLite's write lock: the answer must come within 2 s.
+WRITE_PROBE_WAIT_S = 1.0
 
 
 def _check_database() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    if connection.vendor == "sqlite":
+        # Reads go on while a process outside the service holds the write lock; writes cannot.
+        try:
+            with write_wait(WRITE_PROBE_WAIT_S), transaction.atomic():
+                pass
+        except OperationalError:
+            log.warning("health check: no write lock on the database within %g s", WRITE_PROBE_WAIT_S)
+            return "locked"
     return "ok"
 
 

@@ -21,13 +21,14 @@ from rest_framework.views import exception_handler
 from dispatcher_site.auth import AuthFailed
 from dispatcher_site.errors import InvalidRequest, ServiceError, error_body
 from dispatcher_site.inputs import MAX_JSON_DEPTH, fields_problem, json_problem, path_problem
+from dispatcher_site.outages import with_retry_hint
 
 
 def rest_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AuthFailed):
         exc = exc.auth_error
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc, detail=exc.message), status=exc.status_code)
+        return with_retry_hint(Response(error_body(exc, detail=exc.message), status=exc.status_code), exc)
     response = exception_handler(exc, context)
     if response is not None:
         data = response.data

@@ -23,7 +23,8 @@ from dispatcher_site.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DISPATCHER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Private: the database holds users' claims, the products are theirs (created 0700; files 0600).
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 SECRET_KEY = env_secret("DISPATCHER_SECRET_KEY", store=DATA_DIR / "secret_key")
 TOKEN_SECRET = env_secret("DISPATCHER_TOKEN_SECRET", store=DATA_DIR / "token_secret")
@@ -34,6 +35,12 @@ BIND = env_host_port("DISPATCHER_BIND", "127.0.0.1:8000")
 PUBLIC_URL = env_url("DISPATCHER_PUBLIC_URL", f"http://{BIND}", schemes=("http", "https")).rstrip("/")
 ALLOWED_HOSTS = env_list("DISPATCHER_ALLOWED_HOSTS", ("*",))
 WEB_WORKERS = env_int("DISPATCHER_WEB_WORKERS", 2, minimum=1)
+# Threads per web worker that run Django (requests are read whole before one is taken: dispatcher_site.web).
+WEB_THREADS = env_int("DISPATCHER_WEB_THREADS", 8, minimum=1)
+# How long a web request waits for the database's write lock (SQLite) before it answers 503.
+WEB_WRITE_WAIT_S = env_float("DISPATCHER_WEB_WRITE_WAIT_S", 2.0, minimum=0.1)
+# PostgreSQL: how long to wait for a connection before the request answers 503 (libpq's minimum is 2).
+DB_CONNECT_TIMEOUT_S = env_int("DISPATCHER_DB_CONNECT_TIMEOUT_S", 2, minimum=1, maximum=60)
 RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
 # How long the signed link to a job's page (in mails and Matrix messages) opens it without a login.
 JOB_LINK_MAX_AGE_S = env_int("DISPATCHER_JOB_LINK_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
@@ -62,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that its duration and status cover everything below it.
     "jobs.middleware.RequestLogMiddleware",
+    # Database errors anywhere below become a JSON 503; bounded waits for SQLite's write lock.
+    "dispatcher_site.outages.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,6 +109,9 @@ def _database() -> dict:
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
         if config["ENGINE"].endswith("sqlite3"):
             config.update(ENGINE="dispatcher_site.sqlite", **_sqlite_options())
+        else:
+            # An unreachable server costs a request seconds (then a 503), not the kernel's minutes.
+            config.setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_S
         return config
     return {"ENGINE": "dispatcher_site.sqlite", "NAME": DATA_DIR / "dispatcher.sqlite3", **_sqlite_options()}
 

@@ -14,6 +14,9 @@ from jobs.interfaces.oda.urls import protocol_urlpatterns
 from jobs.interfaces.page.urls import page_urlpatterns
 from jobs.interfaces.rest.urls import rest_urlpatterns
 
+# A database error outside a view is a JSON 503 too (dispatcher_site.outages); others stay Django's 500.
+handler500 = "dispatcher_site.outages.server_error"
+
 _SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 urlpatterns = [

@@ -56,7 +56,7 @@ def products_keep_files(*, job_id: str, products: Products) -> None:
     if not products.files:
         return
     folder = products_dir(job_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    _private_folders(folder)
     for name, content in products.files.items():
         _write_atomically(folder / _checked_name(name), content)
 
@@ -121,10 +121,23 @@ def _checked_name(name: str) -> str:
     return name
 
 
+def _private_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700: products are their owners' only.
+
+    (``mkdir(parents=True)`` would create the parents with the default mode.)
+    """
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
 def _write_atomically(path: Path, content: bytes) -> None:
     # Files may be rewritten while read: an identical request for a job answered at
     # once writes them again before it finds the job, and two finishes may race.
-    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
     os.replace(scratch, path)

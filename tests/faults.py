@@ -23,6 +23,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -149,6 +150,8 @@ class PrivatePostgres:
         return _listening(self.port)
 
     def start(self) -> PrivatePostgres:
+        if self._initialised and self.running:
+            return self
         if not self._initialised:
             self._initdb()
         self._pg_ctl(
@@ -249,3 +252,19 @@ def private_postgres_fixture():
         yield server.start()
     finally:
         server.cleanup()
+
+
+def database_migrated(database_url: str) -> None:
+    """Run the migrations on ``database_url`` (a private server's database) as the service would."""
+    from tests.live import ROOT, service_environment
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=service_environment(DISPATCHER_DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{result.stdout}{result.stderr}")

@@ -46,8 +46,10 @@ class Command(BaseCommand):
 
     def _programs(self) -> list[list[str]]:
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        gunicorn = [sys.executable, "-m", "gunicorn", "dispatcher_site.wsgi"]
-        gunicorn += ["--bind", settings.BIND, "--workers", str(settings.WEB_WORKERS), "--threads", "2"]
+        # gunicorn's asyncio worker reads each request whole; Django runs in DISPATCHER_WEB_THREADS
+        # threads per worker (dispatcher_site.web): slow clients hold no thread.
+        gunicorn = [sys.executable, "-m", "gunicorn", "dispatcher_site.web:application", "--worker-class", "asgi"]
+        gunicorn += ["--bind", settings.BIND, "--workers", str(settings.WEB_WORKERS)]
         gunicorn += ["--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
         if settings.ACCESS_LOG:
             # Path without the query string: tokens travel in it and must never be logged.

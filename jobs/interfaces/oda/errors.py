@@ -10,13 +10,16 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from dispatcher_site.auth import AuthError, Caller, caller_from_request
-from dispatcher_site.errors import ServiceError, error_body, errors_rendered_by
+from dispatcher_site.errors import ServiceError, ServiceUnavailable, error_body, errors_rendered_by
+from dispatcher_site.outages import with_retry_hint
 from jobs.services import instruments_for_caller
 
 
 def oda_error_response(request: HttpRequest, error: ServiceError) -> JsonResponse:
-    body = error_body(error, installed_instruments=visible_instrument_names(request))
-    return JsonResponse(body, status=error.status_code)
+    # During an outage the instruments may be out of reach too: none are listed.
+    names = [] if isinstance(error, ServiceUnavailable) else visible_instrument_names(request)
+    body = error_body(error, installed_instruments=names)
+    return with_retry_hint(JsonResponse(body, status=error.status_code), error)
 
 
 def visible_instrument_names(request: HttpRequest, *, strict: bool = False) -> list[str]:

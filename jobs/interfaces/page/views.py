@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from dispatcher_site.auth import caller_from_request
 from dispatcher_site.errors import ServiceError, errors_rendered_by, get_only
+from dispatcher_site.outages import with_retry_hint
 from jobs.access import job_access
 from jobs.api_code import api_code_for
 from jobs.interfaces import downloads
@@ -33,7 +34,7 @@ POLL_INTERVAL_MS = 1000
 def page_error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
     """The page's one HTML renderer of errors."""
     context = {"message": error.message, "status": error.status_code}
-    return _private(render(request, "jobs/job_refused.html", context, status=error.status_code))
+    return with_retry_hint(_private(render(request, "jobs/job_refused.html", context, status=error.status_code)), error)
 
 
 def _json_error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dispatcher_site.errors import ServiceError, errors_rendered_by
+from dispatcher_site.outages import with_retry_hint
 
 
 def text_response(text: str, *, status: int = 200) -> HttpResponse:
@@ -12,7 +13,7 @@ def text_response(text: str, *, status: int = 200) -> HttpResponse:
 
 
 def uws_error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
-    return text_response(error.message, status=error.status_code)
+    return with_retry_hint(text_response(error.message, status=error.status_code), error)
 
 
 uws_errors = errors_rendered_by(uws_error_response)
