@@ -85,8 +85,8 @@ class Deployment:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
-    def log(self, name: str) -> str:
-        return (self.directory / f"{name}.log").read_text()[-3000:]
+    def log(self, name: str, chars: int = 3000) -> str:
+        return (self.directory / f"{name}.log").read_text()[-chars:]
 
 
 @pytest.fixture
@@ -110,20 +110,9 @@ def job_states(database_url: str) -> tuple[dict[str, str], dict[str, int]]:
     return statuses, dict(done)
 
 
-def recoveries(database_url: str) -> int:
-    """How many backend calls were made again because a worker died or a task was lost."""
-    with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as connection:
-        (count,) = connection.execute(
-            "SELECT count(*) FROM jobs_jobevent WHERE message LIKE 'The worker calling the backend stopped%' "
-            "OR message LIKE 'A task of this job was lost%'"
-        ).fetchone()
-    return count
-
-
 def test_a_worker_cluster_killed_in_the_middle_of_fifty_jobs_loses_none(deployment, private_postgres):
     webs = [deployment.web("web-a", free_port()), deployment.web("web-b", free_port())]
     deployment.workers("workers-a")
-    deployment.workers("workers-b")
     asked = {"instrument": "empty-semi-async", "product_type": "dummy", "query_type": "Real"}
     job_ids = []
     for n in range(JOBS):
@@ -139,7 +128,10 @@ def test_a_worker_cluster_killed_in_the_middle_of_fifty_jobs_loses_none(deployme
     while running() < 10 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert running() >= 10, deployment.log("workers-a")
-    deployment.kill("workers-a")  # its workers, their tasks in hand and the ones it had fetched
+    # Cluster A is busy with a backlog: its workers have tasks in hand and more fetched
+    # from Redis. Cluster B joins, and A is killed with all of them.
+    deployment.workers("workers-b")
+    deployment.kill("workers-a")
 
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
@@ -151,4 +143,4 @@ def test_a_worker_cluster_killed_in_the_middle_of_fifty_jobs_loses_none(deployme
     unfinished = {job_id[:8]: statuses.get(job_id) for job_id in job_ids if statuses.get(job_id) != "done"}
     assert not unfinished, f"{unfinished}\n{deployment.log('workers-b')}"
     assert {done[job_id] for job_id in job_ids} == {1}, "each job done exactly once"
-    assert recoveries(private_postgres.url) >= 1, "the killed cluster held work that was picked up again"
+    assert "jobs called again" in deployment.log("workers-b", chars=10**6), "the killed cluster's work was picked up again"
