@@ -212,7 +212,10 @@ def test_an_instrument_from_DISPATCHER_NB2W_BACKENDS_validates_and_runs_a_reques
     outcome = poll_until_done(handle.adapter, request, handle.adapter.run(request))[-1]
 
     assert validated.params["T_format"] == "isot" and validated.params["RA"] == 83.633
-    source_query = meta_data_render(handle.describe(), product_type="lightcurve")[0]
-    assert [p["name"] for p in source_query[1:]] == ["src_name", "RA", "DEC", "T1", "T2", "T_format"]
+    (listing,) = meta_data_render(handle.describe(), product_type="lightcurve")
+    source_query = listing[2]
+    assert source_query[0] == {"query_name": "src_query"}
+    names = [entry["name"] for entry in source_query if "name" in entry]
+    assert names == ["src_name", "RA", "DEC", "T1", "T2", "T_format", "token"]
     summary = next(t["value"] for t in outcome.products.text_product_list if t["name"] == "summary")
     assert summary.startswith(f"{label}: Vela at RA=83.633 Dec=22.014 from 2020-01-01T00:00:00.000 to ")
