@@ -156,3 +156,13 @@ def _redact_url(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
+
+
+def env_origins(name: str) -> list[str]:
+    """A comma-separated list of web origins (``https://host[:port]``, no path), for CORS."""
+    origins = env_list(name)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise _bad(name, origin, "origins like https://frontend.example.org (scheme, host, port; no path)")
+    return origins

@@ -134,3 +134,11 @@ def _without_markers(fields: QueryDict) -> QueryDict:
             kept.setlist(name, values)
     kept._mutable = False
     return kept
+
+
+class RepeatedValues(list):
+    """A form or query field sent several times (``scw_list=a&scw_list=b``), its values in order.
+
+    List parameters take them as their items; any other parameter refuses them
+    (``instruments.parameters``) rather than silently keeping one.
+    """

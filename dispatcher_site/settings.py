@@ -16,6 +16,7 @@ from dispatcher_site.env import (
     env_int,
     env_list,
     env_mapping,
+    env_origins,
     env_secret,
     env_str,
     env_url,
@@ -46,6 +47,16 @@ RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
 JOB_LINK_MAX_AGE_S = env_int("DISPATCHER_JOB_LINK_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
 NB2W_BACKENDS = env_mapping("DISPATCHER_NB2W_BACKENDS")
 ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", True)
+# The web frontend's form (e.g. https://www.astro.unige.ch/mmoda/): mails and Matrix messages
+# link there, re-filled with the job's request (through /resolve-job-url); empty: the job page.
+FRONTEND_URL = env_url("DISPATCHER_FRONTEND_URL", schemes=("http", "https")).rstrip("/")
+# Origins whose pages may call the protocol endpoints from the browser (CORS); none by default.
+CORS_ALLOWED_ORIGINS = env_origins("DISPATCHER_CORS_ORIGINS")
+CORS_URLS_REGEX = (
+    r"^/(dispatch-data/)?(run_analysis|download_products|api/instr-list|instr-list|api/meta-data|meta-data"
+    r"|api/par-names|inspect-state|inspect-user-state|refresh_token|update_token_email_options|report_incident"
+    r"|resolve-job-url)$"
+)
 # Mounts /bench/noop and /bench/queue for bench/run.py; off in every real deployment.
 BENCH_ENDPOINTS = env_bool("DISPATCHER_BENCH_ENDPOINTS", False)
 
@@ -61,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "corsheaders",
     "instruments",
     "jobs",
     "notifications",
@@ -73,6 +85,8 @@ MIDDLEWARE = [
     "dispatcher_site.outages.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware: answers the browser's preflight (OPTIONS) for DISPATCHER_CORS_ORIGINS.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -181,6 +195,8 @@ MATRIX_USER_ID = env_str("DISPATCHER_MATRIX_USER_ID")
 MATRIX_ACCESS_TOKEN = env_str("DISPATCHER_MATRIX_ACCESS_TOKEN")
 MATRIX_BCC_ROOMS = env_list("DISPATCHER_MATRIX_BCC_ROOMS")
 MATRIX_INCIDENT_ROOMS = env_list("DISPATCHER_MATRIX_INCIDENT_ROOMS")
+# The operators' addresses that /report_incident mails (the Matrix side: DISPATCHER_MATRIX_INCIDENT_ROOMS).
+INCIDENT_EMAILS = env_list("DISPATCHER_INCIDENT_EMAILS")
 
 # Notifications: site defaults of the token's options (both channels), and retries.
 _NOTIFY_SUBMITTED = env_bool("DISPATCHER_NOTIFY_SUBMITTED", False)

@@ -13,6 +13,7 @@ from dispatcher_site.health import healthz
 from jobs.interfaces.oda.urls import protocol_urlpatterns
 from jobs.interfaces.page.urls import page_urlpatterns
 from jobs.interfaces.rest.urls import rest_urlpatterns
+from notifications import views as notification_views
 
 # A database error outside a view is a JSON 503 too (dispatcher_site.outages); others stay Django's 500.
 handler500 = "dispatcher_site.outages.server_error"
@@ -36,6 +37,8 @@ urlpatterns = [
 token_urlpatterns = [
     path("refresh_token", token_views.refresh_token, name="refresh_token"),
     path("update_token_email_options", token_views.update_token_email_options, name="update_token_email_options"),
+    # A person's report of a problem with a job, for the operators (notifications.incidents).
+    path("report_incident", notification_views.report_incident, name="report_incident"),
 ]
 urlpatterns += [
     path("", include(token_urlpatterns + protocol_urlpatterns)),

@@ -35,6 +35,8 @@ PROTOCOL_FIELDS = frozenset(
         "off_line",
         "async_dispatcher",
         "verbose",
+        # The frontend's "Return progress": asks for the backend's progress page, not for a job.
+        "return_progress",
     }
 )
 
@@ -160,6 +162,8 @@ class Adapter:
     """
 
     kind: ClassVar[str] = ""
+    # Whether progress_page() is served: the frontend's "Return progress" link (/api/meta-data says so).
+    returns_progress: ClassVar[bool] = False
 
     def __init__(self, *, name: str, settings: Mapping[str, Any] | None = None):
         self.name = name
@@ -194,3 +198,10 @@ class Adapter:
     def check(self) -> str:
         """Reach the backend and say how it is; raise AdapterError when unreachable."""
         return "ok"
+
+    def progress_page(self, request: RunRequest) -> str:
+        """An HTML page of how the work stands now, without waiting (only when ``returns_progress``).
+
+        Raise AdapterError when the backend cannot tell.
+        """
+        raise NotImplementedError

@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from jobs.models import Job, JobEvent
 from jobs.services import job_record_notification
 from notifications import policy
-from notifications.messages import Message, message_for_email, message_for_matrix
+from notifications.messages import Message, message_for_email, message_for_incident, message_for_matrix
 from notifications.models import Delivery
 from notifications.rooms import room_record_send
 from notifications.selectors import job_history, saved_options, site_rules
@@ -57,7 +57,7 @@ def notice_of(event: JobEvent) -> str | None:
     if event.kind != JobEvent.Kind.STATUS:
         return None
     notice = Event.SUBMITTED if event.data.get("resubmitted") else event.status
-    return notice if notice in Event.values else None
+    return notice if notice in Event.values and notice != Event.INCIDENT else None
 
 
 def _may_notify(job: Job) -> bool:
@@ -172,6 +172,7 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
         else:
             delivery = Delivery.objects.create(
                 job=delivery.job,
+                incident=delivery.incident,
                 event=delivery.event,
                 channel=delivery.channel,
                 recipient=delivery.recipient,
@@ -224,7 +225,27 @@ def _claim(delivery_id: int) -> bool:
     return bool(Delivery.objects.filter(free, pk=delivery_id, outcome=Outcome.PENDING).update(claimed_at=now))
 
 
+def delivery_try_now(*, delivery_id: int) -> str:
+    """One attempt at once, for a person waiting for the answer; returns the outcome.
+
+    A failure worth retrying leaves the delivery pending and queues its send task
+    (bounded retries, as any delivery's); a permanent one ends it failed.
+    """
+    if not _claim(delivery_id):
+        return Delivery.objects.filter(pk=delivery_id).values_list("outcome", flat=True).first() or ""
+    delivery = Delivery.objects.select_related("job", "incident").get(pk=delivery_id)
+    error = _attempt(delivery, transport_for(delivery.channel), _message(delivery))
+    if error is None or error.permanent:
+        return _finish(delivery, outcome=Outcome.FAILED if error else Outcome.SENT, error=error)
+    delivery.claimed_at = None
+    delivery.save(update_fields=["claimed_at", "updated_at"])
+    _enqueue_send(delivery.pk)
+    return delivery.outcome
+
+
 def _message(delivery: Delivery) -> Message:
+    if delivery.incident_id is not None:
+        return message_for_incident(delivery.incident)
     if delivery.channel == Channel.EMAIL:
         return message_for_email(delivery.job, event=delivery.event)
     return message_for_matrix(delivery.job, event=delivery.event)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from jobs.links import job_link_for_people
 from jobs.models import Job
-from jobs.signing import job_page_url
 
 
 def job_link(job: Job) -> str:
-    """The job's page, as a person opens it from a mail or a chat: signed and expiring, so no login is needed."""
-    return job_page_url(job.job_id)
+    """Where a person opens the job from a mail or a chat: the frontend's form re-filled with the
+    request when DISPATCHER_FRONTEND_URL is set, else the job's page; signed and expiring, so no
+    login is needed (jobs.links)."""
+    return job_link_for_people(job)
 
 
 def dispatcher_url() -> str:

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from jobs.api_code import api_code_for
 from jobs.models import Job
 from notifications.links import dispatcher_url, job_link
+from notifications.models import IncidentReport
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,23 @@ def message_for_status(job: Job | None, *, asked: str) -> Message:
         subject="",
         text=render_to_string("notifications/status_reply.txt", context).strip(),
         html=render_to_string("notifications/status_reply.html", context).strip(),
+    )
+
+
+def message_for_incident(incident: IncidentReport) -> Message:
+    """An incident report for the operators: who, which job, what they wrote."""
+    context = {
+        "incident": incident,
+        "job": incident.job,
+        "short_id": incident.job.job_id[:8],
+        "reported_at": incident.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "link": job_link(incident.job),
+    }
+    html = render_to_string("notifications/incident.html", context)
+    return Message(
+        subject=_one_line(render_to_string("notifications/incident_subject.txt", context)),
+        text=render_to_string("notifications/incident.txt", context).strip(),
+        html=html.strip(),
     )
 
 

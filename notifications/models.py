@@ -86,10 +86,30 @@ class MatrixRoom(models.Model):
         return f"{self.room_id} ({self.state})"
 
 
+class IncidentReport(models.Model):
+    """A person's report of a problem with a job (/report_incident), told to the operators."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="incident_reports")
+    reporter = models.CharField(max_length=254, help_text="The token's sub.")
+    reporter_name = models.CharField(max_length=255, blank=True, default="")
+    session_id = models.CharField(max_length=64, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    # When the person saw it, as their page said (epoch seconds), if it said.
+    incident_time = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"incident of {self.reporter} on job {self.job.job_id[:8]}"
+
+
 class Delivery(models.Model):
-    """One message to one recipient about one job event, and what became of it."""
+    """One message to one recipient about one job event (or one incident report), and what became of it."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="deliveries")
+    # Set on the deliveries of an incident report: the message tells that report.
+    incident = models.ForeignKey(
+        IncidentReport, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
     # The job event that caused it; a re-planned event finds its deliveries here.
     source_event_id = models.BigIntegerField(null=True, blank=True)
     event = models.CharField(max_length=16, choices=Event.choices)

@@ -20,6 +20,8 @@ class Event(TextChoices):
     SUBMITTED = "submitted"
     DONE = "done"
     FAILED = "failed"
+    # Not a job event: a person's report of a problem with a job, sent to the operators (/report_incident).
+    INCIDENT = "incident"
 
 
 class Outcome(TextChoices):

@@ -33,7 +33,7 @@ BUILTIN_INSTRUMENTS: tuple[dict, ...] = (
     {
         "name": "empty-async-return-progress",
         "kind": "empty-async-return-progress",
-        "description": "A simulated backend answering its p; return_progress is not served yet.",
+        "description": "A simulated backend answering its p; return_progress=True shows its progress page.",
     },
     {
         "name": "empty-with-posix-path",

@@ -10,11 +10,13 @@ instead of leaving it waiting for ever.
 Products, as the earlier dispatcher's instruments of these names offered them:
 ``empty-async``: ``dummy`` and ``dummy-log-submit`` (no product), ``numerical``
 (an image; role general, and unige-hpc-full above 50 W);
-``empty-async-return-progress``: ``dummy``, answering its ``p`` as ``products.p``.
+``empty-async-return-progress``: ``dummy``, answering its ``p`` as ``products.p``; with
+``return_progress=True`` a small progress page (``progress_page``).
 """
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 import threading
@@ -111,12 +113,17 @@ class EmptyAsyncAdapter(BuiltinAdapter):
 
 
 class EmptyAsyncReturnProgressAdapter(EmptyAsyncAdapter):
-    """The instrument the frontend's "Return progress" link is tried on; an ordinary run here.
-
-    Answers with ``return_progress=True`` (the progress so far, without waiting) are not given yet.
-    """
+    """The instrument the frontend's "Return progress" link is tried on: an ordinary run, and
+    ``return_progress=True`` answers a small progress page (its p, and how long it has run)."""
 
     kind = "empty-async-return-progress"
+    returns_progress = True
+
+    def progress_page(self, request: RunRequest) -> str:
+        started_at = (request.backend_ref or {}).get("started_at")
+        running = f"<p>running for {time.time() - float(started_at):.1f} s</p>" if started_at else ""
+        p_value = html.escape(str(request.params.get("p")))
+        return f'<div class="progress-page"><p>current p value is {p_value}</p>{running}</div>'
 
     def describe(self) -> dict[str, ProductSpec]:
         return RETURN_PROGRESS_PRODUCTS

@@ -35,6 +35,7 @@ class Nb2workflowAdapter(Adapter):
 
     kind = "nb2workflow"
     auto_instrument = False  # needs a URL: configured by a row or DISPATCHER_NB2W_BACKENDS
+    returns_progress = True  # the notebook's trace page (.progress)
 
     def __init__(self, *, name: str, settings: Mapping[str, Any] | None = None):
         super().__init__(name=name, settings=settings)
@@ -171,6 +172,11 @@ class Nb2workflowAdapter(Adapter):
         ceiling = min(float(self._setting("poll_max_interval_s")), self._timeout_s() / 2)
         first = float(self._setting("poll_interval_s"))
         return max(0.1, min(first * 2 ** min(polls, 16), ceiling))
+
+    def progress_page(self, request: RunRequest) -> str:
+        from instruments.nb2workflow.progress import progress_page
+
+        return progress_page(self, request)
 
     # --- health ---------------------------------------------------------------
 

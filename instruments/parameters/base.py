@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dispatcher_site.errors import ServiceError
+from dispatcher_site.inputs import RepeatedValues
 from instruments.descriptions import ParameterDescription, Restrictions
 
 NONE_MARKER = "\x00"  # how oda-api sends None
@@ -36,6 +37,8 @@ class Parameter:
     default_owl_uri: str | None = None
     # Sibling parameters whose normalized values ``convert_in_context`` reads.
     needs: tuple[str, ...] = ()
+    # Whether a field sent several times (dispatcher_site.inputs.RepeatedValues) is one value of this.
+    takes_repeated = False
 
     def __init__(
         self,
@@ -67,6 +70,8 @@ class Parameter:
             if self.default is None and not self.optional:
                 raise ParameterError(self.name, raw, "a value is required")
             return self.default
+        if isinstance(raw, RepeatedValues) and not self.takes_repeated:
+            raise self.error(list(raw), f"was sent {len(raw)} times, but takes one value (only lists take several)")
         return self.convert_in_context(raw, context or {})
 
     def convert(self, raw: Any) -> Any:

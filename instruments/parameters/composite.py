@@ -49,6 +49,7 @@ class ListOf(Parameter):
     """A list of values of one type; oda-api sends it JSON-encoded ("[1, 2]")."""
 
     type_name = "list"
+    takes_repeated = True  # scw_list=a&scw_list=b, as the frontend's forms send a list
     default_owl_uri = f"{ODA}List"
 
     def __init__(

@@ -10,10 +10,12 @@ import from here and nowhere deeper; reads for a caller go through ``jobs.access
 - control: ``job_abort_for``, ``job_archive_for``, ``job_run_again_for`` (what an owner or a job
   manager may do), ``job_abort``
 - purge: ``jobs_purge``, ``jobs_remove``
+- progress: ``job_progress_page`` (the backend's page of a job's progress; a read, asked of the adapter)
 - records: ``job_record_notification`` (the notifications app keeps its outcomes in the history)
 """
 
 from jobs.services.control import job_abort, job_abort_for, job_archive_for, job_run_again_for
+from jobs.services.progress import ProgressPage, job_progress_page
 from jobs.services.purge import PURGEABLE, PurgeReport, jobs_purge, jobs_remove
 from jobs.services.records import job_get_or_create, job_move, job_record_notification
 from jobs.services.running import (
@@ -39,6 +41,7 @@ from jobs.services.submission import (
 __all__ = [
     "PURGEABLE",
     "QUERY_TYPES",
+    "ProgressPage",
     "PurgeReport",
     "Submitted",
     "instrument_for_caller",
@@ -55,6 +58,7 @@ __all__ = [
     "job_get_or_create",
     "job_move",
     "job_poll",
+    "job_progress_page",
     "job_record_notification",
     "job_run",
     "job_run_again_for",

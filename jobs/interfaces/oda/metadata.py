@@ -41,12 +41,18 @@ def query_name(instrument: str, product: str) -> str:
     return f"{instrument}_parameters_{product}_query"
 
 
-def meta_data_render(description: InstrumentDescription, *, product_type: str | None = None) -> list[list[Any]]:
-    """The /api/meta-data answer for one product, or for every product when ``product_type`` is None."""
+def meta_data_render(
+    description: InstrumentDescription, *, product_type: str | None = None, returns_progress: bool = False
+) -> list[list[Any]]:
+    """The /api/meta-data answer for one product, or for every product when ``product_type`` is None.
+
+    ``returns_progress``: the instrument serves ``return_progress=True``; its header says so
+    (``support_return_progress``), so that a frontend enables its "Return progress" link.
+    """
     wanted = _products_wanted(description, product_type)
     name = description.name
     listing: list[Any] = [
-        {"instrumet": name},
+        {"instrumet": name, **({"support_return_progress": True} if returns_progress else {})},
         {"prod_dict": {product.name: query_name(name, product.name) for product in description.products}},
         [{"query_name": "src_query"}, *_entries(description.source_parameters), dict(TOKEN_ENTRY)],
         [{"query_name": f"{name}_instrument_query"}, *_entries(description.instrument_parameters)],

@@ -15,4 +15,5 @@ protocol_urlpatterns = [
     path("download_products", views.download_products, name="download_products"),
     path("inspect-state", views.inspect_state, name="inspect_state"),
     path("inspect-user-state", views.inspect_user_state, name="inspect_user_state"),
+    path("resolve-job-url", views.resolve_job_url, name="resolve_job_url"),
 ]

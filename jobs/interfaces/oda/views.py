@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from dispatcher_site.auth import Caller, caller_from_request
@@ -24,10 +24,13 @@ from jobs.interfaces import downloads
 from jobs.interfaces.oda import inspection
 from jobs.interfaces.oda.answers import job_answer
 from jobs.interfaces.oda.errors import oda_errors, visible_instrument_names
+from jobs.interfaces.oda.fields import NEW_SESSION, fields_of, progress_wanted, session_generated
+from jobs.interfaces.oda.frontend import answer_with_progress_page, frontend_answer, frontend_wanted
 from jobs.interfaces.oda.metadata import meta_data_render, par_names_render
+from jobs.links import frontend_request_url
 from jobs.models import Job
-from jobs.services import instrument_for_caller, job_callback, job_submit
-from jobs.signing import SIGNATURE_PARAM
+from jobs.services import instrument_for_caller, job_callback, job_progress_page, job_submit
+from jobs.signing import LINK_PARAM, SIGNATURE_PARAM, job_page_url
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,10 @@ SESSION_ID_MAX = Job._meta.get_field("session_id").max_length
 
 
 def request_data(request: HttpRequest) -> dict[str, Any]:
-    """GET and form POST fields as one flat dict (the last value of a repeated field wins)."""
-    data = {key: request.GET.get(key) for key in request.GET}
+    """GET and form POST fields as one flat dict (a repeated field keeps its values: ``fields_of``)."""
+    data = fields_of(request.GET)
     if request.method == "POST":
-        data.update({key: request.POST.get(key) for key in request.POST})
+        data.update(fields_of(request.POST))
     return data
 
 
@@ -49,20 +52,34 @@ def run_analysis(request: HttpRequest) -> HttpResponse:
     data = request_data(request)
     caller = caller_from_request(request)
     session_id = session_id_parse(data)
-    if data.get("job_id") and data.get("query_status", "new") != "new":
+    if data.get("job_id") and (data.get("query_status", "new") != "new" or progress_wanted(data)):
         # Identical public requests share a job, so its id (not the session) is what opens it.
         job = job_access(caller=caller, job_id=data["job_id"])
-        return JsonResponse(job_answer(job, session_id=session_id))
-    submitted = job_submit(data=data, caller=caller, session_id=session_id)
+        return _answer_rendered(job_answer(job, session_id=session_id), job=job, data=data)
+    submitted = job_submit(data=data, caller=caller, session_id=session_id or session_generated())
     job = _wait_briefly(submitted.job)
     # A job created by this very request has no reports or notices yet.
     events = [] if submitted.created else None
-    return JsonResponse(job_answer(job, session_id=session_id, comment=submitted.comment, events=events))
+    answer = job_answer(job, session_id=session_id, comment=submitted.comment, events=events)
+    return _answer_rendered(answer, job=job, data=data)
+
+
+def _answer_rendered(answer: dict[str, Any], *, job: Job, data: dict[str, Any]) -> HttpResponse:
+    """The answer for oda-api (api=True) as it is, else in the frontend's format; with the progress page if asked."""
+    if progress_wanted(data):
+        answer = answer_with_progress_page(answer, job_progress_page(job=job))
+    return JsonResponse(frontend_answer(answer, job=job) if frontend_wanted(data) else answer)
 
 
 def session_id_parse(data: dict[str, Any]) -> str:
-    """The client's session id (oda-api: 16 characters), at most as long as a job keeps."""
+    """The client's session id (oda-api: 16 characters), at most as long as a job keeps.
+
+    The frontend's ``new`` gets a new one; none at all is "" (a job read shows its own,
+    a new job gets a new one: ``job_submit`` below).
+    """
     session_id = str(data.get("session_id") or "")
+    if session_id == NEW_SESSION:
+        return session_generated()
     if len(session_id) > SESSION_ID_MAX:
         raise InvalidRequest(f"session_id must be at most {SESSION_ID_MAX} characters long, not {len(session_id)}.")
     return session_id
@@ -101,7 +118,10 @@ def meta_data(request: HttpRequest) -> HttpResponse:
     caller = caller_from_request(request)
     handle = instrument_for_caller(caller, request.GET.get("instrument"))
     product_type = request.GET.get("product_type") or None
-    return JsonResponse(meta_data_render(handle.describe(), product_type=product_type), safe=False)
+    listing = meta_data_render(
+        handle.describe(), product_type=product_type, returns_progress=handle.adapter.returns_progress
+    )
+    return JsonResponse(listing, safe=False)
 
 
 @get_only
@@ -119,11 +139,20 @@ def par_names(request: HttpRequest) -> HttpResponse:
     return JsonResponse(par_names_render(handle.describe(), product_type=product_type), safe=False)
 
 
-@get_only
+@csrf_exempt
+@methods_allowed("GET", "HEAD", "POST")
 @oda_errors
 def download_products(request: HttpRequest) -> HttpResponse:
-    job = job_access(caller=caller_from_request(request), job_id=request.GET.get("job_id", ""))
-    return downloads.download_response(job, file_list=request.GET.get("file_list", ""))
+    """The frontend's Download link also sends session_id, query_status=ready and instrument: not needed here."""
+    data = request_data(request)
+    job = job_access(caller=caller_from_request(request), job_id=str(data.get("job_id") or ""))
+    archive = str(data.get("return_archive") or "True").strip().lower() != "false"
+    return downloads.download_response(
+        job,
+        file_list=str(data.get("file_list") or ""),
+        download_name=str(data.get("download_file_name") or ""),
+        archive=archive,
+    )
 
 
 @get_only
@@ -136,3 +165,17 @@ def inspect_state(request: HttpRequest) -> HttpResponse:
 @oda_errors
 def inspect_user_state(request: HttpRequest) -> HttpResponse:
     return JsonResponse(inspection.inspect(request.GET, caller=caller_from_request(request), everyone=False))
+
+
+@get_only
+@oda_errors
+def resolve_job_url(request: HttpRequest) -> HttpResponse:
+    """A mail's short link (``jobs.links``): to the frontend's form re-filled with the job's request.
+
+    Opened by the link's signature (``link_token``) or by a token that may read the job.
+    Without DISPATCHER_FRONTEND_URL, to the job's own page.
+    """
+    job_id = str(request.GET.get("job_id") or "")
+    job = job_access(caller=caller_from_request(request), job_id=job_id, link=request.GET.get(LINK_PARAM))
+    return HttpResponseRedirect(frontend_request_url(job) if settings.FRONTEND_URL else job_page_url(job.job_id))
+
