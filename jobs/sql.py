@@ -66,8 +66,8 @@ M = TypeVar("M", bound=Model)
 def row_insert(row: M, *, replace: bool = False) -> M:
     """INSERT an unsaved model instance as ``save()`` would, and set its primary key.
 
-    Fields with ``auto_now``/``auto_now_add`` get the current time; every other
-    value is the instance's own (its defaults were filled when it was built).
+    Fields with ``auto_now``/``auto_now_add`` left empty get the current time; every
+    other value is the instance's own (its defaults were filled when it was built).
     ``replace`` overwrites the row that has the same primary key, if there is one
     (an upsert: ``INSERT ... ON CONFLICT DO UPDATE``, the same in SQLite and PostgreSQL).
     """
@@ -139,7 +139,8 @@ def queries_watched(db: BaseDatabaseWrapper) -> bool:
 def _params(db: BaseDatabaseWrapper, row: Model, statement: _Insert) -> list[Any]:
     now = timezone.now()
     for attname in statement.stamped:
-        setattr(row, attname, now)
+        if getattr(row, attname) is None:  # a time the caller set on purpose is kept
+            setattr(row, attname, now)
     params = []
     for field, verbatim in zip(statement.fields, statement.verbatim, strict=True):
         value = getattr(row, field.attname)

@@ -80,7 +80,8 @@ def job_create_finished(
         raise ValueError("only a job created done has products")
     now = timezone.now()
     job = _job_row(asked, status=outcome)
-    job.message, job.started_at, job.finished_at, job.last_report_at = message, now, now, now
+    # One instant for all four: a job never finishes before it was created.
+    job.message, job.created_at, job.started_at, job.finished_at, job.last_report_at = message, now, now, now, now
     events = [_status_event(Status.SUBMITTED, "job submitted"), _status_event(outcome, message or f"job {outcome}")]
     kept = [products_row(products)] if products is not None else []
     return _insert_or_get(job, [*events, *kept])

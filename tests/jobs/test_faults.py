@@ -358,3 +358,14 @@ def test_a_retry_after_a_transient_error_is_the_next_call_of_the_attempt(backend
     job_execute(job_id=job.job_id, attempt=1, call=2)
     assert [r.call for r in adapter.requests] == [1, 2]
     assert Job.objects.get(pk=job.pk).status == Status.DONE
+
+
+def test_a_job_answered_at_once_never_finishes_before_it_was_created():
+    from jobs.services.records import job_create_finished
+
+    job, _ = job_create_finished(
+        owner="", instrument="scripted", product_type="p", params={}, outcome=Status.DONE, message="done"
+    )
+    job.refresh_from_db()
+    assert job.created_at == job.started_at == job.finished_at
+    assert all(event.created_at >= job.created_at for event in job.events.all())

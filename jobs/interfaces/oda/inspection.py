@@ -72,9 +72,7 @@ def _recent_days(raw: str | None) -> float:
 
 def _record(job: Job, *, now: float, grouped: bool) -> dict[str, Any]:
     events = list(job.events.all())
-    # A job answered within its request has its end stamped a moment before its row's
-    # creation stamp: it never ended before it began.
-    finished = max(job.finished_at, job.created_at) if job.finished_at else None
+    finished = job.finished_at
     histories = _histories(events)
     content = {
         "analysis_parameters": {**analysis_parameters(job, session_id=job.session_id), **histories},
