@@ -44,7 +44,7 @@ def test_dry_run_reports_the_same_and_removes_nothing(make_job):
     output = purge("--older-than", "30", "--dry-run")
 
     assert "Dry run: would remove 1 job(s)" in output
-    assert old.job_id in output
+    assert f"  {old.job_id}  done       40.0 days old" in output  # id, status and age
     assert Job.objects.filter(pk=old.pk).exists()
     assert products_dir(old.job_id).is_dir()
 
@@ -106,7 +106,10 @@ def test_help_and_exit_codes_from_a_real_process(tmp_path):
     assert shown.returncode == 0
     assert "--older-than DAYS" in shown.stdout
     assert "--dry-run" in shown.stdout
-    refused = subprocess.run(
-        [sys.executable, "manage.py", "purge_jobs", "--older-than", "x"], cwd=root, env=env, capture_output=True
-    )
-    assert refused.returncode != 0
+    assert "pending" in shown.stdout and "never run" in shown.stdout  # --status pending is documented
+    assert "2 on an unusable argument" in " ".join(shown.stdout.split())
+    for unusable in (["--older-than", "x"], ["--older-than", "-1"], ["--older-than", "1", "--status", "progress"]):
+        refused = subprocess.run(
+            [sys.executable, "manage.py", "purge_jobs", *unusable], cwd=root, env=env, capture_output=True
+        )
+        assert refused.returncode == 2, (unusable, refused.stderr)
