@@ -28,10 +28,12 @@ def test_every_route_is_described_including_the_protocol(client):
         assert route in paths
     assert {"get", "post"} <= set(paths["/api/v1/jobs/"])
     assert set(paths["/run_analysis"]) == {"get", "post"}
-    assert "/dispatch-data/run_analysis" in paths
+    # The protocol once, at /: its mount under /dispatch-data/ is said in the description, not listed twice.
+    assert not [route for route in paths if route.startswith("/dispatch-data/")]
+    assert "/dispatch-data/" in schema["info"]["description"]
     answer = paths["/run_analysis"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer == {"$ref": "#/components/schemas/ProtocolAnswer"}
-    missing = [route for route, _ in plain_routes() if route not in paths]
+    missing = [route for route, _ in plain_routes() if route.replace("/dispatch-data/", "/", 1) not in paths]
     assert not missing, f"plain views without an OpenAPI description (add them to openapi.OPERATIONS): {missing}"
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 

@@ -5,9 +5,10 @@
   URLconf: the ODA protocol (at / and under /dispatch-data/), the token endpoints,
   /healthz and the job page. Those views stay plain Django views, unchanged for
   oda-api (no DRF content negotiation, no new error shapes); the hook describes them
-  from the table below, walking the URLconf so that both prefixes are covered. A
-  plain view missing from the table gets no entry, and tests/ops/test_openapi.py
-  fails, naming it.
+  from the table below, walking the URLconf. The protocol is listed once, at /: the
+  same endpoints under /dispatch-data/ are said to exist in the API's description
+  (``PROTOCOL_PREFIX``), not listed twice. A plain view missing from the table gets
+  no entry, and tests/ops/test_openapi.py fails, naming it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 BEARER = "bearerAuth"
+# The protocol's second mount (the earlier dispatcher's URLs behind its proxy): documented once, at /.
+PROTOCOL_PREFIX = "/dispatch-data/"
 
 
 class PlatformTokenScheme(OpenApiAuthenticationExtension):
@@ -252,7 +255,7 @@ def protocol_paths_hook(result: dict[str, Any], generator: Any, request: Any, pu
     paths = result.setdefault("paths", {})
     for route, callback in plain_routes():
         described = OPERATIONS.get(f"{callback.__module__}.{callback.__name__}")
-        if described is None or route in paths:
+        if described is None or route in paths or route.startswith(PROTOCOL_PREFIX):
             continue
         paths[route] = _path_item(route, described)
     result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
