@@ -46,6 +46,20 @@ RETENTION_DAYS = env_int("DISPATCHER_RETENTION_DAYS", 30, minimum=1)
 # How long the signed link to a job's page (in mails and Matrix messages) opens it without a login.
 JOB_LINK_MAX_AGE_S = env_int("DISPATCHER_JOB_LINK_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
 NB2W_BACKENDS = env_mapping("DISPATCHER_NB2W_BACKENDS")
+# The ODA ontology (Turtle): parameter and output types through their class hierarchy
+# (instruments.ontology). Empty: the built-in table of terms.
+ONTOLOGY_PATH = env_str("DISPATCHER_ONTOLOGY_PATH", "")
+# Files sent as parameters (jobs.uploads): the largest one taken, and the roles (besides
+# its owner) that may read one, recorded with it when it is stored.
+UPLOAD_MAX_MB = env_float("DISPATCHER_UPLOAD_MAX_MB", 50.0, minimum=0.001)
+UPLOAD_READER_ROLES = env_list("DISPATCHER_UPLOAD_READER_ROLES", ("job manager",))
+UPLOADS_DIR = DATA_DIR / "uploads"
+# Every multipart body goes through the size limit first (413 before a big file is read).
+FILE_UPLOAD_HANDLERS = [
+    "jobs.uploads.UploadSizeLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", True)
 # The web frontend's form (e.g. https://www.astro.unige.ch/mmoda/): mails and Matrix messages
 # link there, re-filled with the job's request (through /resolve-job-url); empty: the job page.

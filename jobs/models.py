@@ -161,3 +161,30 @@ class DelayedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.func} at {self.due_at:%H:%M:%S}"
+
+
+class Upload(models.Model):
+    """A file someone sent as a parameter, and who may read it back (``jobs.uploads``).
+
+    The file is kept once under its content hash (``DISPATCHER_DATA_DIR/uploads``);
+    each person who sent it has a row of their own, so that sending a file someone
+    else sent too gives access to no one new.
+    """
+
+    sha256 = models.CharField("SHA-256 of the content", max_length=64)
+    # The token's subject of whoever sent it; "" for a request without a token (then anyone may read it).
+    owner = models.CharField(max_length=254, blank=True, default="")
+    # Holders of every one of these roles may read it too (DISPATCHER_UPLOAD_READER_ROLES when sent).
+    reader_roles = models.JSONField(default=list, blank=True)
+    filename = models.CharField(max_length=255, blank=True, default="", help_text="As the sender named it.")
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of /download_file's lookup by hash.
+            models.UniqueConstraint(fields=["sha256", "owner"], name="upload_unique_sha_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} of {self.owner or 'public'}"

@@ -76,9 +76,11 @@ class PortTaken(RuntimeError):
 class Nb2wService:
     """One ``nb2service`` process serving a directory of notebooks on 127.0.0.1."""
 
-    def __init__(self, venv: Path, workdir: Path):
+    def __init__(self, venv: Path, workdir: Path, source: Path = NOTEBOOKS, expected: str = "lightcurve"):
         self.venv = venv
         self.workdir = workdir
+        self.source = source  # the notebooks served (copied), each a target named after its file
+        self.expected = expected  # a target that tells our service from another on the same port
         self.notebooks = workdir / "notebooks"
         self.port = 0
         self.url = ""
@@ -86,7 +88,7 @@ class Nb2wService:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, attempts: int = 4) -> None:
-        shutil.copytree(NOTEBOOKS, self.notebooks)
+        shutil.copytree(self.source, self.notebooks)
         (self.workdir / "home").mkdir()
         for _ in range(attempts):
             # Another suite may take the same free port between the probe and our
@@ -137,7 +139,7 @@ class Nb2wService:
         """Ours answers, with our notebooks (not some other server on that port)."""
         try:
             response = requests.get(self.url + "/api/v1.0/options", timeout=2)
-            return response.status_code == 200 and "lightcurve" in response.json()
+            return response.status_code == 200 and self.expected in response.json()
         except (requests.RequestException, ValueError):
             return False
 

@@ -13,8 +13,10 @@ from urllib.parse import quote
 import requests
 
 from instruments.base import Adapter, AdapterError, ProductSpec, RunOutcome, RunRequest
+from instruments.credentials import owner_token
 from instruments.nb2workflow.answers import Reading, read_answer
 from instruments.nb2workflow.discovery import Discovery, NameMap, discover
+from instruments.ontology import Ontology, ontology_load
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ RUN_PATH = "/api/v1.0/get/"
 CONNECT_TIMEOUT_S = 10.0
 DEFAULTS: dict[str, Any] = {
     "async": True,
+    # The owner's token goes to the notebook as _token (never for public requests).
+    "pass_token": True,
     "options_ttl_s": 60.0,
     "poll_interval_s": 10.0,
     "poll_max_interval_s": 120.0,
@@ -65,8 +69,16 @@ class Nb2workflowAdapter(Adapter):
         return float(self.settings.get("sync_timeout_s") or fallback)
 
     def _is_async(self) -> bool:
-        value = self._setting("async")
+        return self._flag("async")
+
+    def _flag(self, key: str) -> bool:
+        value = self._setting(key)
         return str(value).strip().lower() not in _FALSE_WORDS if isinstance(value, str) else bool(value)
+
+    def _ontology(self) -> Ontology:
+        from django.conf import settings
+
+        return ontology_load(self.settings.get("ontology_path") or settings.ONTOLOGY_PATH)
 
     # --- discovery ------------------------------------------------------------
 
@@ -93,7 +105,7 @@ class Nb2workflowAdapter(Adapter):
                 raise
             log.warning("nb2workflow %s: options refresh failed, keeping the last ones: %s", self.name, error)
             return self._discovery
-        discovery = discover(options)
+        discovery = discover(options, self._ontology())
         with self._lock:
             self._discovery, self._fetched_at = discovery, time.monotonic()
         return discovery
@@ -145,9 +157,13 @@ class Nb2workflowAdapter(Adapter):
 
     def _ask(self, request: RunRequest, query: dict[str, str], *, polls: int) -> RunOutcome:
         timeout_s = self._timeout_s() if "_async_request" in query else self._sync_timeout_s()
-        response = self._get(RUN_PATH + quote(request.product_type, safe=""), params=query, timeout_s=timeout_s)
+        # The token is added to each call, never to the query kept in backend_ref (the job row).
+        arguments = {**query, **self._token_argument(request)}
+        response = self._get(RUN_PATH + quote(request.product_type, safe=""), params=arguments, timeout_s=timeout_s)
         outputs = self.discovery().outputs.get(request.product_type, {})
-        reading = read_answer(response.status_code, response.text, instrument=self.name, outputs=outputs)
+        reading = read_answer(
+            response.status_code, response.text, instrument=self.name, outputs=outputs, ontology=self._ontology()
+        )
         return self._outcome(request, reading, query, polls)
 
     def _outcome(self, request: RunRequest, reading: Reading, query: dict[str, str], polls: int) -> RunOutcome:
@@ -162,6 +178,16 @@ class Nb2workflowAdapter(Adapter):
             message=f"backend: {reading.comment or reading.status}" if changed else "",
             poll_after_s=self._poll_delay_s(polls),
         )
+
+    def _token_argument(self, request: RunRequest) -> dict[str, str]:
+        """``_token``: the owner's token, for the notebook and the files it fetches from us.
+
+        Only when the instrument passes tokens (setting ``pass_token``, on by default);
+        never for a public request. A notebook parameter named ``token`` is offered as
+        ``token_rename``, so the two never meet.
+        """
+        token = owner_token(request) if self._flag("pass_token") else None
+        return {"_token": token} if token else {}
 
     def _poll_delay_s(self, polls: int) -> float:
         """Twice as long after each poll, capped; and below the instrument's silence limit.
@@ -201,18 +227,26 @@ class Nb2workflowAdapter(Adapter):
         if not self.url:
             raise AdapterError(f"The instrument {self.name} has no backend URL configured (settings 'url').")
         url = self.url + path
+        # Errors of requests quote the URL, query included: never with the owner's token.
+        secret = (params or {}).get("_token")
         try:
             return requests.get(url, params=params, timeout=(min(CONNECT_TIMEOUT_S, timeout_s), timeout_s))
         except requests.Timeout as error:
             raise AdapterError(
                 f"The {self.name} backend at {self.url} did not answer within {timeout_s:g} s.",
                 retryable=True,
-                debug=repr(error),
-            ) from error
+                debug=_without(repr(error), secret),
+            ) from None
         except requests.RequestException as error:
             raise AdapterError(
-                f"The {self.name} backend at {self.url} could not be reached.", retryable=True, debug=repr(error)
-            ) from error
+                f"The {self.name} backend at {self.url} could not be reached.",
+                retryable=True,
+                debug=_without(repr(error), secret),
+            ) from None
+
+
+def _without(text: str, secret: str | None) -> str:
+    return text.replace(secret, "[redacted]") if secret else text
 
 
 def notebook_arguments(params: Mapping[str, Any], names: NameMap) -> dict[str, str]:

@@ -2,7 +2,19 @@
 
 Each target (notebook) becomes a ProductSpec. Each notebook parameter becomes one
 of our parameter types, chosen by its ``owl_type`` (the ODA ontology term of its
-``# oda:...`` comment); an unknown term falls back on its ``python_type``.
+``# oda:...`` comment). With an ontology (``instruments.ontology``) the term is
+looked up through its class hierarchy, the backend's ``extra_ttl`` included: the
+first class of the table below met on the way up decides (a notebook's
+``oda:ISGRIEnergy`` is an ``Energy_keV``; nb2workflow's class for ``oda:Float;
+oda:lower_limit 0.1`` is a ``Float``), and the bounds, allowed values, unit,
+format, label, group and description found on the way become the parameter's.
+Without the ontology file the backend's ``extra_ttl`` is still read; a term known
+to neither falls back on the table alone, then on the ``python_type``.
+
+File references (``POSIXPath``, ``FileURL``, ``FileReference`` and their
+subclasses) become our file parameter types: a file sent for one is uploaded, and
+the notebook receives its URL on the dispatcher (``jobs.uploads``).
+
 Parameters whose term names the source, the coordinates or the time range take
 the common names every frontend sends (``src_name, RA, DEC, T1, T2``); a
 :class:`NameMap` per product keeps how our names translate back to the notebook's.
@@ -18,6 +30,7 @@ from typing import Any
 
 from instruments import parameters
 from instruments.base import PROTOCOL_FIELDS, ProductSpec
+from instruments.ontology import Ontology, OntologyError, TermFacts
 from instruments.parameters import TIME_FORMATS
 
 log = logging.getLogger(__name__)
@@ -98,10 +111,13 @@ ODA_TERMS: dict[str, Term] = {
     "Boolean": Term("Boolean"),
     "PhotometricBand": Term("Enum", options={"allowed_values": list(PHOTOMETRIC_BANDS)}),
     "VisibleBand": Term("Enum", options={"allowed_values": ["b", "g", "r", "v"]}),
-    "POSIXPath": Term("String"),
-    "FileURL": Term("String"),
-    "FileReference": Term("String"),
+    "POSIXPath": Term("POSIXPath"),
+    "FileURL": Term("FileURL"),
+    "FileReference": Term("FileReference"),
 }
+# Our types that take the ontology's bounds, and those that take its allowed values.
+BOUNDED_TYPES = frozenset({"Float", "Integer", "Energy", "Angle"})
+ENUMERABLE_TYPES = frozenset({"String", "Float", "Integer"})
 
 XSD_TERMS: dict[str, Term] = {
     "int": Term("Integer"),
@@ -149,14 +165,56 @@ class Discovery:
     outputs: dict[str, dict[str, dict[str, Any]]]  # product -> output name -> declaration
 
 
-def term_for(owl_type: str | None, python_type: Any) -> Term:
-    """The term of an ``owl_type`` URI, else of the declared python type, else String."""
-    owl_type = owl_type or ""
-    if owl_type.startswith(ODA) and owl_type[len(ODA) :] in ODA_TERMS:
-        return ODA_TERMS[owl_type[len(ODA) :]]
-    if owl_type.startswith(XSD) and owl_type[len(XSD) :] in XSD_TERMS:
-        return XSD_TERMS[owl_type[len(XSD) :]]
+def term_for(owl_type: str | None, python_type: Any, facts: TermFacts | None = None) -> Term:
+    """The term of the first known class of ``owl_type``'s lineage (``facts``), else of the
+    declared python type, else String."""
+    lineage = facts.lineage if facts is not None and facts.lineage else (owl_type or "",)
+    for uri in lineage:
+        known = _known_term(uri)
+        if known is not None:
+            return known
     return PYTHON_TERMS.get(python_type_name(python_type), Term("String"))
+
+
+def _known_term(uri: str) -> Term | None:
+    if uri.startswith(ODA):
+        return ODA_TERMS.get(uri[len(ODA) :])
+    if uri.startswith(XSD):
+        return XSD_TERMS.get(uri[len(XSD) :])
+    return None
+
+
+def term_facts(ontology: Ontology, declaration: Mapping[str, Any], *, what: str) -> TermFacts:
+    """What the ontology and the declaration's ``extra_ttl`` say of its ``owl_type``.
+
+    Turtle that cannot be read is logged and left out: the type still decides.
+    """
+    owl_type = declaration.get("owl_type")
+    try:
+        return ontology.facts(owl_type, declaration.get("extra_ttl"))
+    except OntologyError as error:
+        log.warning("nb2workflow %s: %s; its owl_type alone is used", what, error)
+        return ontology.facts(owl_type)
+
+
+def refined_term(term: Term, facts: TermFacts) -> Term:
+    """The term with what the ontology says on top: bounds, allowed values, unit, time format."""
+    options = dict(term.options)
+    if term.type_name == "Energy" and facts.unit in ENERGY_UNITS and facts.unit != options.get("units"):
+        term = Term("Energy", term.common, {**options, "units": facts.unit}, scale=ENERGY_UNITS[facts.unit])
+        options = dict(term.options)
+    if term.type_name == "Time" and facts.format in ("isot", "mjd") and facts.format != term.time_format:
+        return _time(term.common, facts.format)
+    if term.type_name in BOUNDED_TYPES:
+        # Bounds are written in the notebook's units; our energies are keV.
+        for key, bound in (("min_value", facts.min_value), ("max_value", facts.max_value)):
+            if bound is not None:
+                options[key] = float(f"{bound * term.scale:.12g}")
+    elif term.type_name in ("Float", "Integer") and facts.unit:
+        options.setdefault("units", facts.unit)
+    if term.type_name in ENUMERABLE_TYPES and facts.allowed_values:
+        options["allowed_values"] = list(facts.allowed_values)
+    return Term(term.type_name, term.common, options, time_format=term.time_format, scale=term.scale)
 
 
 def python_type_name(python_type: Any) -> str:
@@ -165,13 +223,14 @@ def python_type_name(python_type: Any) -> str:
     return text.removeprefix("<class '").removesuffix("'>")
 
 
-def discover(options: Mapping[str, Any]) -> Discovery:
+def discover(options: Mapping[str, Any], ontology: Ontology | None = None) -> Discovery:
     """Products, common parameters, name maps and output declarations of an options answer."""
+    ontology = ontology if ontology is not None else Ontology()
     products, names, outputs, common = {}, {}, {}, {}
     for target, description in options.items():
         if not isinstance(description, dict):
             continue
-        own, target_common, name_map = _parameters(target, description.get("parameters") or {})
+        own, target_common, name_map = _parameters(target, description.get("parameters") or {}, ontology)
         for parameter in target_common:
             common.setdefault(parameter.name, parameter)
         products[target] = ProductSpec(name=target, parameters=own, description=f"nb2workflow notebook {target}")
@@ -184,17 +243,21 @@ def discover(options: Mapping[str, Any]) -> Discovery:
     return Discovery(products=products, common=tuple(common.values()), names=names, outputs=outputs)
 
 
-def _parameters(target: str, declared: Mapping[str, Any]) -> tuple[tuple[Any, ...], list[Any], NameMap]:
+def _parameters(
+    target: str, declared: Mapping[str, Any], ontology: Ontology
+) -> tuple[tuple[Any, ...], list[Any], NameMap]:
     own, common, to_notebook, time_formats, scales = [], [], {}, {}, {}
     for nb_name, declaration in declared.items():
-        term = term_for(declaration.get("owl_type"), declaration.get("python_type"))
+        facts = term_facts(ontology, declaration, what=f"{target}.{nb_name}")
+        term = refined_term(term_for(declaration.get("owl_type"), declaration.get("python_type"), facts), facts)
         ours = _our_name(nb_name, term, taken=to_notebook)
         to_notebook[ours] = nb_name
         if term.time_format:
             time_formats[ours] = term.time_format
         if term.scale != 1.0:
             scales[ours] = term.scale
-        (common if ours in COMMON_NAMES else own).append(_build(target, ours, term, declaration))
+        parameter = _build(target, ours, term, declaration, facts.extra_metadata)
+        (common if ours in COMMON_NAMES else own).append(parameter)
     return tuple(own), common, NameMap(to_notebook=to_notebook, time_formats=time_formats, scales=scales)
 
 
@@ -206,7 +269,7 @@ def _our_name(nb_name: str, term: Term, *, taken: Mapping[str, str]) -> str:
     return nb_name
 
 
-def _build(target: str, name: str, term: Term, declaration: Mapping[str, Any]) -> Any:
+def _build(target: str, name: str, term: Term, declaration: Mapping[str, Any], extra: dict[str, str]) -> Any:
     """Our parameter object; a type that refuses the notebook's default becomes a String."""
     options = {
         **term.options,
@@ -214,12 +277,13 @@ def _build(target: str, name: str, term: Term, declaration: Mapping[str, Any]) -
         "optional": bool(declaration.get("is_optional", False)),
         "owl_uri": declaration.get("owl_type") or None,
         "description": f"notebook parameter {declaration.get('name') or name}",
+        "extra_metadata": extra,
     }
     try:
         return _instantiate(term.type_name, name, options)
     except (ValueError, TypeError) as error:  # a refused default must not hide the product
         log.warning("nb2workflow %s: parameter %s as %s failed (%s); offered as text", target, name, term, error)
-        plain = {k: options[k] for k in ("optional", "owl_uri", "description")}
+        plain = {k: options[k] for k in ("optional", "owl_uri", "description", "extra_metadata")}
         default = options["default"]
         plain["default"] = default if default is None or isinstance(default, str) else json.dumps(default)
         return _instantiate("String", name, plain)

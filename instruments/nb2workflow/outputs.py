@@ -1,7 +1,9 @@
 """From a notebook's output values to the protocol's product lists.
 
 Each output declared in the options' ``output`` section is placed by its
-``owl_type`` annotation, then by the shape of its value:
+``owl_type`` annotation (through the ontology's class hierarchy and the output's
+``extra_ttl``, when an ontology is given: the first class of a kind below met on
+the way up decides), then by the shape of its value:
 
 - comment (``oda:WorkflowResultComment``, or an output named ``comment`` that is
   unannotated or annotated as text) -> ``Products.comment``;
@@ -10,18 +12,25 @@ Each output declared in the options' ``output`` section is placed by its
   plain array (nb2workflow sends numpy arrays as lists) as one data unit ->
   ``numpy_data_product_list``;
 - astropy tables (``oda:ODAAstropyTable``): an encoded ODAAstropyTable (a dict
-  with ``ascii``) or ECSV text -> ``astropy_table_product_ascii_list`` (and a
-  ``.ecsv`` file);
+  with ``ascii``, or with ``binary``: a pickled table, read back with only table,
+  unit and array classes allowed) or ECSV text -> ``astropy_table_product_ascii_list``
+  (as ECSV, and a ``.ecsv`` file);
 - binary (``oda:ODABinaryProduct``): base64 text or an encoded BinaryProduct ->
   ``binary_data_product_list`` with the md5 of the raw bytes (and a file);
 - pictures (``oda:ODABinaryImage``, ``ODAPictureProduct``): base64 PNG/JPEG/GIF
   or an encoded PictureProduct -> ``binary_image_product_list`` (and a file);
 - a file the notebook wrote (nb2workflow adds ``<name>_content``, its base64):
   a picture when its bytes are one, else binary;
+- workflow parameters (a term below ``oda:WorkflowParameter``, e.g. ``oda:Float``,
+  or one of the parameter terms nb2workflow knows) -> ``text_product_list`` with
+  ``meta_data.uri``, whatever the value's shape;
 - text, numbers and everything else -> ``text_product_list`` (JSON text for
   values that are not strings).
 
 An unannotated value that has one of the encoded shapes above is recognised by it.
+Every product is also named in the answer's ``extra_metadata`` (its label, group
+and description from the output's ``extra_ttl``) and ``prod_uris`` (its owl_type),
+as the earlier dispatcher's plugin gave them.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
+import logging
+import pickle
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +49,9 @@ from typing import Any
 import numpy as np
 
 from instruments.base import Products
+from instruments.ontology import Ontology, OntologyError, TermFacts
+
+log = logging.getLogger(__name__)
 
 ODA = "http://odahub.io/ontology#"
 COMMENT_TERMS = frozenset({"WorkflowResultComment"})
@@ -46,27 +61,79 @@ BINARY_TERMS = frozenset({"ODABinaryProduct", "BinaryProduct"})
 IMAGE_TERMS = frozenset({"ODABinaryImage", "ODAPictureProduct", "PictureProduct", "BinaryImage"})
 COMMENT_NAMES = frozenset({"comment", "workflow_comment", "result_comment"})
 TEXT_TERMS = frozenset({"", "String", "LongString", "ODATextProduct"})
+# Outputs that are values of a parameter's kind (the ontology's WorkflowParameter products).
+PARAMETER_TERMS = frozenset({"WorkflowParameter", "ParameterProduct"})
+# nb2workflow's parameter terms known without the ontology (those of instruments.nb2workflow.discovery).
+KNOWN_PARAMETER_TERMS = frozenset(
+    {"Float", "Integer", "Boolean", "Angle", "Energy", "TimeInstant", "TimeInterval", "Percentage"}
+)
 
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"GIF8": "gif"}
 
 
-def products_from_output(output: Mapping[str, Any], declarations: Mapping[str, Mapping[str, Any]]) -> Products:
+def products_from_output(
+    output: Mapping[str, Any], declarations: Mapping[str, Mapping[str, Any]], ontology: Ontology | None = None
+) -> Products:
     """The products of one notebook run (``output`` as nb2workflow returns it)."""
+    ontology = ontology if ontology is not None else Ontology()
     products = Products()
+    extra_metadata: dict[str, dict[str, str]] = {}
+    prod_uris: dict[str, str | None] = {}
     attachments = {f"{name}_{suffix}" for name in output for suffix in ("content", "url")}
     names = [*declarations, *(n for n in output if n not in declarations and n not in attachments)]
     for name in names:
         if name not in output:
             continue
-        owl_type = (declarations.get(name) or {}).get("owl_type") or ""
-        _place(products, name, output[name], owl_type, output.get(f"{name}_content"))
+        declaration = declarations.get(name) or {}
+        owl_type = declaration.get("owl_type") or ""
+        facts = _facts(ontology, owl_type, declaration.get("extra_ttl"), name)
+        before = {list_name: len(getattr(products, list_name)) for list_name in Products.PROTOCOL_LISTS}
+        if _place(products, name, output[name], owl_type, output.get(f"{name}_content"), _term(owl_type, facts)):
+            extra_metadata[name] = facts.extra_metadata
+            prod_uris[name] = owl_type or None
+            _label_entries(products, before, facts.extra_metadata)
+    if prod_uris:
+        products.extra.update(extra_metadata=extra_metadata, prod_uris=prod_uris)
     return products
 
 
-def _place(products: Products, name: str, value: Any, owl_type: str, file_content: Any) -> None:
-    term = owl_type.removeprefix(ODA) if owl_type.startswith(ODA) else ""
+def _label_entries(products: Products, before: Mapping[str, int], extra: Mapping[str, str]) -> None:
+    """The entries one output just became carry its label too, in their own meta data
+    (``meta_data.extra_metadata``), where a renderer of single entries finds it."""
+    if not extra:
+        return
+    for list_name, size in before.items():
+        for entry in getattr(products, list_name)[size:]:
+            meta = entry.get("metadata" if list_name == "binary_image_product_list" else "meta_data")
+            if isinstance(meta, dict):
+                meta["extra_metadata"] = dict(extra)
+
+
+def _facts(ontology: Ontology, owl_type: str, extra_ttl: Any, name: str) -> TermFacts:
+    try:
+        return ontology.facts(owl_type, extra_ttl if isinstance(extra_ttl, str) else None)
+    except OntologyError as error:
+        log.warning("nb2workflow output %s: %s; its owl_type alone is used", name, error)
+        return ontology.facts(owl_type)
+
+
+def _term(owl_type: str, facts: TermFacts) -> str:
+    """The output's kind: the first term of a kind we place met up its lineage, else its own name."""
+    kinds = COMMENT_TERMS | NUMPY_TERMS | TABLE_TERMS | BINARY_TERMS | IMAGE_TERMS | TEXT_TERMS | PARAMETER_TERMS
+    for uri in facts.lineage or (owl_type,):
+        term = uri.removeprefix(ODA) if uri.startswith(ODA) else ""
+        if term in kinds - {""} or term in KNOWN_PARAMETER_TERMS:
+            return term
+    return owl_type.removeprefix(ODA) if owl_type.startswith(ODA) else ""
+
+
+def _place(products: Products, name: str, value: Any, owl_type: str, file_content: Any, term: str) -> bool:
+    """Put one output where it belongs; False for the workflow's comment (no product of its own)."""
     if term in COMMENT_TERMS or (name.lower() in COMMENT_NAMES and term in TEXT_TERMS):
         products.comment = "\n".join(filter(None, [products.comment, _as_text(value)]))
+        return False
+    if term in PARAMETER_TERMS or term in KNOWN_PARAMETER_TERMS:
+        _add_text(products, name, value, owl_type)
     elif isinstance(file_content, str):
         _add_file_output(products, name, value, file_content, term)
     elif term in NUMPY_TERMS or _is_numpy(_decode_json(value)):
@@ -79,6 +146,7 @@ def _place(products: Products, name: str, value: Any, owl_type: str, file_conten
         _add_binary(products, name, _decode_json(value), owl_type)
     else:
         _add_text(products, name, value, owl_type)
+    return True
 
 
 # --- shapes -------------------------------------------------------------------------
@@ -99,7 +167,7 @@ def _is_numpy(value: Any) -> bool:
 
 
 def _is_table(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("ascii"), str)
+    return isinstance(value, dict) and (isinstance(value.get("ascii"), str) or isinstance(value.get("binary"), str))
 
 
 def _is_picture(value: Any) -> bool:
@@ -181,7 +249,10 @@ def _unit_from_array(name: str, value: Any) -> dict[str, Any] | None:
 
 def _add_table(products: Products, name: str, value: Any, owl_type: str) -> None:
     if _is_table(value):
-        ascii_text, table_name, meta = value["ascii"], value.get("name") or name, _meta(value.get("meta_data"))
+        ascii_text, table_name, meta = _table_ascii(value), value.get("name") or name, _meta(value.get("meta_data"))
+        if ascii_text is None:
+            _fallback(products, name, {k: v for k, v in value.items() if k != "binary"}, owl_type)
+            return
     elif isinstance(value, str) and value.lstrip().startswith("# %ECSV"):
         ascii_text, table_name, meta = value, name, {}
     else:
@@ -191,6 +262,66 @@ def _add_table(products: Products, name: str, value: Any, owl_type: str) -> None
         {"name": table_name, "meta_data": {**meta, **_uri(owl_type)}, "ascii": ascii_text}
     )
     products.files[_file_name(name, "ecsv")] = ascii_text.encode()
+
+
+def _table_ascii(value: Mapping[str, Any]) -> str | None:
+    """ECSV text of an encoded ODAAstropyTable: its ``ascii``, or its ``binary`` (a pickle) read back."""
+    if isinstance(value.get("ascii"), str):
+        return value["ascii"]
+    raw = _b64decode(value["binary"])
+    if raw is None:
+        return None
+    try:
+        table = _TableUnpickler(io.BytesIO(raw)).load()
+    except Exception as error:  # any failure of a backend's pickle means "not a table"
+        log.warning("a binary table could not be read: %s", error)
+        return None
+    from astropy.table import Table
+
+    if not isinstance(table, Table):
+        return None
+    text = io.StringIO()
+    table.write(text, format="ascii.ecsv")
+    return text.getvalue()
+
+
+class _TableUnpickler(pickle.Unpickler):
+    """Reads oda-api's binary tables (pickled astropy tables) and nothing else.
+
+    A pickle may name any callable; only the classes a table is made of (astropy's
+    tables, columns and units, numpy's arrays) and the few helpers that rebuild them
+    are found, so a backend's answer cannot run code of its choosing here.
+    """
+
+    HELPERS = frozenset(
+        {
+            ("_codecs", "encode"),
+            ("collections", "OrderedDict"),
+            ("copyreg", "_reconstructor"),
+            ("builtins", "object"),
+            ("builtins", "slice"),
+            ("builtins", "complex"),
+            ("numpy", "dtype"),
+            ("numpy", "ndarray"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy.ma.core", "_mareconstruct"),
+            ("numpy.ma.core", "MaskedArray"),
+            ("astropy.units.core", "_recreate_irreducible_unit"),
+        }
+    )
+    CLASS_MODULES = ("astropy.table.", "astropy.units.")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self.HELPERS:
+            return super().find_class(module, name)
+        if module.startswith(self.CLASS_MODULES) and not name.startswith("_"):
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a table")
 
 
 def _add_picture(products: Products, name: str, value: Any, owl_type: str) -> None:

@@ -23,7 +23,17 @@ from instruments.parameters.base import (
 )
 from instruments.parameters.composite import ListOf, Structured
 from instruments.parameters.quantities import Angle, Energy
-from instruments.parameters.scalars import Boolean, Enum, FileReference, FileURL, Float, Integer, POSIXPath, String
+from instruments.parameters.scalars import (
+    Boolean,
+    Enum,
+    File,
+    FileReference,
+    FileURL,
+    Float,
+    Integer,
+    POSIXPath,
+    String,
+)
 from instruments.parameters.times import TIME_FORMATS, Time
 
 __all__ = [
@@ -34,6 +44,7 @@ __all__ = [
     "Boolean",
     "Energy",
     "Enum",
+    "File",
     "FileReference",
     "FileURL",
     "Float",

@@ -18,21 +18,35 @@ from instruments.parameters.base import (
 
 
 class _Bounded(Parameter):
-    """A number with optional inclusive bounds."""
+    """A number with optional inclusive bounds, and optionally a list of the values allowed."""
 
-    def __init__(self, name: str, *, min_value: float | None = None, max_value: float | None = None, **options: Any):
+    def __init__(
+        self,
+        name: str,
+        *,
+        min_value: float | None = None,
+        max_value: float | None = None,
+        allowed_values: Sequence[float] | None = None,
+        **options: Any,
+    ):
         super().__init__(name, **options)
         self.min_value = min_value
         self.max_value = max_value
+        self.allowed_values = [_finite_float(self, v) for v in allowed_values] if allowed_values else None
 
     def check_bounds(self, raw: Any, value: float) -> None:
         if self.min_value is not None and value < self.min_value:
             raise self.error(raw, f"must be at least {_number_text(self.min_value)}")
         if self.max_value is not None and value > self.max_value:
             raise self.error(raw, f"must be at most {_number_text(self.max_value)}")
+        if self.allowed_values is not None and value not in self.allowed_values:
+            raise self.error(raw, f"must be one of {', '.join(_number_text(v) for v in self.allowed_values)}")
 
     def restrictions(self) -> Restrictions:
-        return replace(super().restrictions(), min_value=self.min_value, max_value=self.max_value)
+        allowed = tuple(self.allowed_values) if self.allowed_values is not None else None
+        return replace(
+            super().restrictions(), min_value=self.min_value, max_value=self.max_value, allowed_values=allowed
+        )
 
     def to_float(self, raw: Any) -> float:
         return _finite_float(self, raw)
@@ -147,12 +161,18 @@ class Boolean(Parameter):
 class FileReference(String):
     """A file the product reads, named by a URL (or, for a backend on the same disk, a path).
 
-    The value is kept as text: the backend fetches it. Uploading the file itself
-    through the protocol (``<name>_type=file``) is not handled here.
+    The value is kept as text: the backend fetches it. A file sent with the request
+    (a multipart part named after the parameter) is stored by the dispatcher, and
+    the value becomes its URL there (``jobs.uploads``); ``<name>_type=url`` keeps a
+    URL the user gave.
     """
 
     type_name = "file"
     default_owl_uri = f"{ODA}FileReference"
+
+
+# The file parameter type plugins declare: any file, named by a URL once uploaded.
+File = FileReference
 
 
 class FileURL(FileReference):

@@ -41,6 +41,7 @@ from jobs.services.records import (
 )
 from jobs.services.running import job_start
 from jobs.states import RUN_AGAIN_FROM, Status
+from jobs.uploads import IncomingFile, PendingUpload, uploads_for_parameters, uploads_keep
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Submission:
     handle: InstrumentHandle
     asked: dict[str, Any]  # owner, instrument, product_type, params, query_type, session_id, claims
     unused: tuple[str, ...]
+    # Files sent for file parameters, kept once the request passed every check.
+    uploads: tuple[PendingUpload, ...] = ()
 
     @property
     def comment(self) -> str:
@@ -67,8 +70,18 @@ class Submitted:
     comment: str
 
 
-def submission_check(*, data: Mapping[str, Any], caller: Caller, session_id: str = "") -> Submission:
-    """Validate a request for a product; ``data`` holds instrument, product_type, query_type and parameters."""
+def submission_check(
+    *,
+    data: Mapping[str, Any],
+    caller: Caller,
+    session_id: str = "",
+    files: Mapping[str, IncomingFile] | None = None,
+) -> Submission:
+    """Validate a request for a product; ``data`` holds instrument, product_type, query_type and parameters.
+
+    ``files`` (by part name) are the files sent for file parameters: each one's URL
+    here becomes its parameter's value (``jobs.uploads``), so the job id covers its content.
+    """
     handle = instrument_for_caller(caller, data.get("instrument"))
     product_type = str(data.get("product_type") or "")
     if not product_type:
@@ -80,6 +93,8 @@ def submission_check(*, data: Mapping[str, Any], caller: Caller, session_id: str
     if query_type not in product.query_types:
         allowed = " or ".join(sorted(product.query_types))
         raise InvalidRequest(f"Product {product_type} of {handle.name} needs query_type={allowed}.")
+    placed = uploads_for_parameters(data=data, files=files or {}, parameters=_declared(handle, product_type))
+    data = placed.data
     validated = handle.validate(product_type, instrument_parameters(data))
     require_roles(caller, handle.roles_for(product_type, validated.params), what=f"{handle.name}/{product_type}")
     asked = {
@@ -91,7 +106,13 @@ def submission_check(*, data: Mapping[str, Any], caller: Caller, session_id: str
         "session_id": session_id,
         "claims": caller.claims,
     }
-    return Submission(handle=handle, asked=asked, unused=tuple(sorted(validated.unused)))
+    unused = tuple(sorted({*validated.unused, *placed.unused}))
+    return Submission(handle=handle, asked=asked, unused=unused, uploads=placed.pending)
+
+
+def _declared(handle: InstrumentHandle, product_type: str) -> tuple[Any, ...]:
+    described = handle.describe().product(product_type)
+    return described.parameters if described is not None else ()
 
 
 def job_submit(
@@ -101,6 +122,7 @@ def job_submit(
     session_id: str = "",
     pending: bool = False,
     run_id: str = "",
+    files: Mapping[str, IncomingFile] | None = None,
 ) -> Submitted:
     """Validate a request, then create its job (or join the existing one) and start it.
 
@@ -109,8 +131,10 @@ def job_submit(
     started. A failed or aborted job joined runs again, as its next attempt (pending
     again, for ``pending``). ``run_id`` is the UWS client's label, kept on a new job.
     Joining an archived job (its owner deleted it through UWS) brings it back.
+    ``files``: see ``submission_check``; they are kept before the job is created.
     """
-    checked = submission_check(data=data, caller=caller, session_id=session_id)
+    checked = submission_check(data=data, caller=caller, session_id=session_id, files=files)
+    uploads_keep(pending=checked.uploads, caller=caller)
     asked = {**checked.asked, "run_id": run_id}
     if pending:
         job, created = job_get_or_create(**asked, status=Status.PENDING)

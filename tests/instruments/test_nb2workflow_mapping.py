@@ -367,7 +367,7 @@ def test_values_not_in_their_annotated_form_are_kept_as_text():
 
     products = products_from_output(answer, declarations)
 
-    assert products.as_protocol().keys() == {"text_product_list"}
+    assert products.as_protocol().keys() == {"text_product_list", "extra_metadata", "prod_uris"}
     assert [t["name"] for t in products.text_product_list] == ["nan", "words", "table", "pic", "bin"]
     assert all("not in the annotated form" in t["meta_data"]["note"] for t in products.text_product_list)
     assert "NaN" not in json.dumps(products.as_protocol())

@@ -13,6 +13,7 @@ protocol_urlpatterns = [
     path("meta-data", views.meta_data),
     path("api/par-names", views.par_names, name="par_names"),
     path("download_products", views.download_products, name="download_products"),
+    path("download_file", views.download_file, name="download_file"),
     path("inspect-state", views.inspect_state, name="inspect_state"),
     path("inspect-user-state", views.inspect_user_state, name="inspect_user_state"),
     path("resolve-job-url", views.resolve_job_url, name="resolve_job_url"),

@@ -27,10 +27,12 @@ from jobs.interfaces.oda.errors import oda_errors, visible_instrument_names
 from jobs.interfaces.oda.fields import NEW_SESSION, fields_of, progress_wanted, session_generated
 from jobs.interfaces.oda.frontend import answer_with_progress_page, frontend_answer, frontend_wanted
 from jobs.interfaces.oda.metadata import meta_data_render, par_names_render
+from jobs.interfaces.uploads import request_files, upload_response
 from jobs.links import frontend_request_url
 from jobs.models import Job
 from jobs.services import instrument_for_caller, job_callback, job_progress_page, job_submit
 from jobs.signing import LINK_PARAM, SIGNATURE_PARAM, job_page_url
+from jobs.uploads import upload_access
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,8 @@ def run_analysis(request: HttpRequest) -> HttpResponse:
         # Identical public requests share a job, so its id (not the session) is what opens it.
         job = job_access(caller=caller, job_id=data["job_id"])
         return _answer_rendered(job_answer(job, session_id=session_id), job=job, data=data)
-    submitted = job_submit(data=data, caller=caller, session_id=session_id or session_generated())
+    files = request_files(request)
+    submitted = job_submit(data=data, caller=caller, session_id=session_id or session_generated(), files=files)
     job = _wait_briefly(submitted.job)
     # A job created by this very request has no reports or notices yet.
     events = [] if submitted.created else None
@@ -179,3 +182,11 @@ def resolve_job_url(request: HttpRequest) -> HttpResponse:
     job = job_access(caller=caller_from_request(request), job_id=job_id, link=request.GET.get(LINK_PARAM))
     return HttpResponseRedirect(frontend_request_url(job) if settings.FRONTEND_URL else job_page_url(job.job_id))
 
+
+@methods_allowed("GET", "HEAD")
+@oda_errors
+def download_file(request: HttpRequest) -> HttpResponse:
+    """A file uploaded as a parameter (``file_list``: its hash), to whom may read it; what backends fetch."""
+    path = upload_access(caller=caller_from_request(request), sha256=str(request.GET.get("file_list") or ""))
+    archive = str(request.GET.get("return_archive") or "True").strip().lower() != "false"
+    return upload_response(path, archive=archive, download_name=str(request.GET.get("download_file_name") or ""))

@@ -142,6 +142,16 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], str, list[dict[str, Any]], dict[str
         [TOKEN, _q("job_id", "Only this job."), _q("recent_days", "How far back.", kind="number")],
         {"200": _of("application/json", "Records.", {"type": "object"}), **ERRORS},
     ),
+    "jobs.interfaces.oda.views.download_file": (
+        ("get", "head"),
+        "A file uploaded as a parameter, by its SHA-256: to its sender, a token with the roles recorded with it, "
+        "or anyone for a file sent without a token. What backends fetch (with the owner's token).",
+        [_q("file_list", "The file's SHA-256 (64 hex characters).", required=True),
+         _q("return_archive", "False: the file as it is, not gzipped."),
+         _q("download_file_name", "The name the browser saves."), TOKEN],
+        {"200": _of("application/octet-stream", "The file."), "404": _json(ERROR, "No file with this hash."),
+         **ERRORS},
+    ),
     "dispatcher_site.token_views.refresh_token": (
         ("get",),
         "A re-signed token with a later expiry (role refresh-tokens).",
