@@ -11,13 +11,19 @@ Settings of an ``Instrument`` row (or ``DISPATCHER_NB2W_BACKENDS="name=url,..."`
 - ``sync_timeout_s`` (default the larger of ``timeout_s`` and 80% of the task
   timeout): limit of a synchronous run;
 - ``options_ttl_s`` (default 60): how long the backend's options are kept;
+- ``pass_token`` (default true): the owner's token goes to the notebook as ``_token``
+  (nb2workflow fetches the user's uploaded files with it); never for public requests;
+- ``ontology_path`` (default ``DISPATCHER_ONTOLOGY_PATH``): the ODA ontology that types
+  parameters and outputs through its class hierarchy (``instruments.ontology``);
 - ``poll_interval_s`` (default 10), ``poll_max_interval_s`` (default 120): the
   polling fallback's first delay, doubled after each poll up to the maximum (and
   kept below ``timeout_s / 2``).
 
 Discovery (:mod:`.discovery`): ``GET {url}/api/v1.0/options`` lists the notebooks;
 each becomes a product whose parameters are typed by their ``owl_type`` (ODA
-ontology terms; unknown ones by ``python_type``). Source, coordinates and time
+ontology terms, through the ontology's class hierarchy and the parameter's
+``extra_ttl``: bounds, allowed values, units, label, group, description; unknown
+ones by ``python_type``). File references (``POSIXPath``, ``FileURL``) take uploads. Source, coordinates and time
 range (``oda:AstrophysicalObject``, ``PointOfInterestRA/DEC``, ``StartTime``,
 ``EndTime`` and their ISOT/MJD variants) take the common names ``src_name, RA,
 DEC, T1, T2`` (with ``T_format``) and are offered as the instrument's common
@@ -41,8 +47,10 @@ and an empty output are final.
 
 Outputs (:mod:`.outputs`) become products by their annotation in the options'
 ``output`` section, then by the shape of their value: numpy data (incl. light
-curves, spectra, images), astropy tables, binary, pictures, files the notebook
-wrote, text; the workflow comment becomes ``Products.comment``.
+curves, spectra, images), astropy tables (ASCII or binary), binary, pictures, files
+the notebook wrote, workflow parameters (text with ``meta_data.uri``), text; the
+workflow comment becomes ``Products.comment``; ``extra_metadata`` and ``prod_uris``
+name each product's label and term.
 """
 
 from instruments.nb2workflow.adapter import Nb2workflowAdapter

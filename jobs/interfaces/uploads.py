@@ -17,16 +17,21 @@ from jobs.uploads import IncomingFile
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def request_files(request: HttpRequest | Any) -> dict[str, IncomingFile]:
+def request_files(request: HttpRequest | Any, *, prefix: str = "") -> dict[str, IncomingFile]:
     """The file parts of a multipart request, by part name (the last of a repeated name).
 
     Django leaves a part without a file name (a form's file field left empty) out.
-    ``request`` may be Django's or DRF's (whose ``FILES`` is the same).
+    ``request`` may be Django's or DRF's (whose ``FILES`` is the same); a part named
+    ``<prefix><name>`` counts as ``<name>`` (the REST API's ``params.<name>``).
     """
     if request.method != "POST":
         return {}
     files = request.FILES
-    return {name: IncomingFile(field=name, filename=files[name].name or name, content=files[name]) for name in files}
+    found = {}
+    for part in files:
+        name = part.removeprefix(prefix) if prefix else part
+        found[name] = IncomingFile(field=name, filename=files[part].name or name, content=files[part])
+    return found
 
 
 def upload_response(path: Path, *, archive: bool, download_name: str = "") -> HttpResponse:

@@ -236,3 +236,20 @@ def test_a_public_job_lends_no_token():
     request = RunRequest(job_id="j", instrument="x", product_type="y", params={}, owner="")
 
     assert job_owner_token(request) is None
+
+
+def test_the_rest_api_takes_a_file_as_a_multipart_part_too(client, alice):
+    data = {
+        "instrument": "empty-with-posix-path",
+        "product_type": "file_dummy",
+        "query_type": "Dummy",
+        "params.p": "5",
+        "params.dummy_POSIX_file": SimpleUploadedFile("catalogue.csv", CATALOGUE),
+    }
+
+    response = client.post("/api/v1/jobs/", data, headers={"Authorization": f"Bearer {alice}"})
+
+    assert response.status_code == 201, response.content
+    job = Job.objects.get(job_id=response.json()["job_id"])
+    assert job.params["dummy_POSIX_file"] == upload_url(sha(CATALOGUE)) and job.params["p"] == 5
+    assert download(client, sha(CATALOGUE), alice).content == CATALOGUE

@@ -30,6 +30,7 @@ from jobs.interfaces.rest.serializers import (
     JobSerializer,
     instrument_data,
 )
+from jobs.interfaces.uploads import request_files
 from jobs.services import (
     instrument_resource_for_caller,
     instruments_for_caller,
@@ -94,7 +95,8 @@ class JobListView(RestView):
         asked.is_valid(raise_exception=True)
         fields = asked.validated_data
         data = {**fields["params"], **{k: fields[k] for k in ("instrument", "product_type", "query_type")}}
-        submitted = job_submit(data=data, caller=caller_of(request), session_id=fields["session_id"])
+        files = request_files(request, prefix="params.")  # multipart: a file part per file parameter
+        submitted = job_submit(data=data, caller=caller_of(request), session_id=fields["session_id"], files=files)
         shown = JobDetailSerializer(submitted.job, context={"request": request}).data
         shown["comment"] = submitted.comment
         return Response(shown, status=http.HTTP_201_CREATED if submitted.created else http.HTTP_200_OK)
