@@ -41,7 +41,8 @@ _WHEN_FIELDS = (
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("short_id", "owner", "instrument", "product_type", "status", "created_at", "duration")
+    # Narrow columns (jobs/static/jobs/admin.css): the list fits 1400 px beside both sidebars.
+    list_display = ("short_id", "owner_short", "instrument_short", "product", "status", "created", "duration")
     list_filter = ("status", "instrument", ("created_at", admin.DateFieldListFilter))
     # "^job_id": a prefix of the id, as people paste the 8 characters of a mail's subject.
     search_fields = ("^job_id", "owner")
@@ -50,14 +51,14 @@ class JobAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message")},
+            {"fields": ("job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "said")},
         ),
         ("When", {"fields": _WHEN_FIELDS}),
         ("Parameters", {"fields": ("parameters",)}),
         ("Products", {"fields": ("stored_products",)}),
     )
     readonly_fields = (
-        "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "message", "created_at",
+        "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "said", "created_at",
         "started_at", "finished_at", "last_report_at", "attempt", "backend_calls", "task_due_at", "lease_until",
         "parameters", "stored_products",
     )  # fmt: skip
@@ -67,14 +68,44 @@ class JobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from requests, never from a form
 
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # A job's page only shows (no Save buttons, a POST refused); the list keeps its actions,
+        # which go through the services.
+        return obj is None and super().has_change_permission(request)
+
+    class Media:
+        css = {"all": ("jobs/admin.css",)}
+
     @admin.display(description="job id", ordering="job_id")
     def short_id(self, job: Job) -> str:
-        return job.job_id[:12]
+        return job.job_id[:8]  # as a mail's subject shows it
 
-    @admin.display(description="duration (s)")
+    @admin.display(description="owner", ordering="owner")
+    def owner_short(self, job: Job) -> str:
+        return format_html('<span class="cut" title="{}">{}</span>', job.owner, job.owner)
+
+    @admin.display(description="instrument", ordering="instrument")
+    def instrument_short(self, job: Job) -> str:
+        return format_html('<span class="cut" title="{}">{}</span>', job.instrument, job.instrument)
+
+    @admin.display(description="product", ordering="product_type")
+    def product(self, job: Job) -> str:
+        return job.product_type
+
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, job: Job) -> str:
+        return job.created_at.strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="took (s)")  # as the deliveries say it
     def duration(self, job: Job) -> str:
         seconds = job.duration_s
         return "" if seconds is None else f"{seconds:.1f}"
+
+    # The field's help text ("Why the job failed or was aborted.") would show under every job: the
+    # message alone, with a label that fits both a done and a failed job.
+    @admin.display(description="message")
+    def said(self, job: Job) -> str:
+        return job.message or "-"
 
     @admin.display(description="job page")
     def page(self, job: Job) -> str:
@@ -123,3 +154,10 @@ class JobEventAdmin(admin.ModelAdmin):
     search_fields = ("=job__job_id", "message")
     list_select_related = ("job",)
     readonly_fields = ("job", "kind", "status", "message", "data", "dedup_key", "created_at")
+
+    # Events are the job's history, written by the services only: shown, never added or edited here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: JobEvent | None = None) -> bool:
+        return False

@@ -98,6 +98,13 @@ class BotStateAdmin(admin.ModelAdmin):
     list_display = ("key", "value", "updated_at")
     readonly_fields = ("key", "value", "updated_at")
 
+    # The bot's own bookkeeping (its sync position): shown, never added or edited by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: BotState | None = None) -> bool:
+        return False
+
 
 class DeliveryInline(admin.TabularInline):
     """A job's deliveries on its admin page, read-only, oldest first."""

@@ -21,7 +21,7 @@ def test_the_list_has_the_columns_filters_and_search(admin_client, make_job):
     make_job(owner=CHARLIE, status=Status.FAILED)
     page = admin_client.get("/admin/jobs/job/")
     html = page.content.decode()
-    for column in ("Job id", "Owner", "Instrument", "Product type", "Status", "Created at", "Duration (s)"):
+    for column in ("Job id", "Owner", "Instrument", "Product", "Status", "Created at", "Took (s)"):
         assert column in html
     assert "By status" in html and "By instrument" in html and "By created at" in html
     assert len(admin_client.get("/admin/jobs/job/", {"status__exact": "failed"}).context["cl"].result_list) == 1
