@@ -8,6 +8,7 @@ a hang; /healthz 503 within 2 s; everything working again once the fault is gone
 
 from __future__ import annotations
 
+import itertools
 import socket
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ from tests.live import LiveService
 pytestmark = pytest.mark.e2e
 
 HOLD_S = 10
+_powers = itertools.count(1.0, 0.0001)
 
 
 @pytest.fixture
@@ -34,10 +36,12 @@ def token() -> str:
 
 
 def _submit(service: LiveService, token: str, *, timeout: float = 30) -> requests.Response:
+    """A new job each time (another p): joining a done job only reads, and reads work during a lock."""
     params = {
         "instrument": "empty",
-        "product_type": "dummy",
-        "query_type": "Dummy",
+        "product_type": "numerical",
+        "query_type": "Real",
+        "p": f"{next(_powers):.4f}",
         "query_status": "new",
         "session_id": uuid.uuid4().hex[:16],
         "token": token,
