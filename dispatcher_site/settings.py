@@ -245,6 +245,12 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # gunicorn serves the admin's CSS and scripts itself (WhiteNoise), straight from the
 # installed apps: no collectstatic step, nothing else to run.
 WHITENOISE_USE_FINDERS = True
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # BokehJS from the installed bokeh package, for the job page's plots (offline too)
+    "jobs.bokehjs.BokehJSFinder",
+]
 PRODUCTS_DIR = DATA_DIR / "products"
 
 REST_FRAMEWORK = {

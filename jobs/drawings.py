@@ -1,8 +1,9 @@
 """Drawings of products: one per kind, each an HTML ``div`` and a ``script`` to run beside it.
 
 Written once, for every place that shows a product to a person: the frontend's
-format (``jobs.interfaces.oda.frontend``), and later the job page, mails and chat.
-A drawing is ``{"div": html, "script": html}``:
+format (``jobs.interfaces.oda.frontend``) and the job page (``products_drawn``);
+the PNG previews of mails, chat and the admin (``jobs.previews``) plot the same
+``Plot`` of a numpy product with matplotlib. A drawing is ``{"div": html, "script": html}``:
 
 - light curves and spectra (numpy data products with a table unit): an interactive
   Bokeh plot (``bokeh.embed.components``; the page loads BokehJS itself, the
@@ -10,7 +11,7 @@ A drawing is ``{"div": html, "script": html}``:
   rate, flux or counts, with error bars when the table has them; other tables of
   numbers and 2-d arrays are plotted the same way (a line, an image);
 - pictures (``binary_image_product_list``): an inline PNG/JPEG/GIF ``<img>``;
-- astropy tables (ECSV): an HTML table (its first ``TABLE_ROWS`` rows);
+- astropy tables (ECSV): a sortable HTML table (its first ``TABLE_ROWS`` rows) and its row count;
 - text: preformatted, escaped;
 - anything else, or data that cannot be read: "No preview available".
 
@@ -29,7 +30,8 @@ import io
 import json
 import logging
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,30 @@ def no_preview() -> Drawing:
 
 def numpy_product_drawing(product: Mapping[str, Any]) -> Drawing:
     """A numpy data product (a light curve, a spectrum, an image...) as a Bokeh plot."""
+    plot = numpy_product_plot(product)
+    if plot is None:
+        return no_preview()
+    if plot.image is not None:
+        return _image_plot(plot.image, title=plot.title)
+    return _line_plot(plot)
+
+
+@dataclass(frozen=True, eq=False)
+class Plot:
+    """What a numpy product shows, whoever draws it: a series (x, y, errors) or a 2-d image."""
+
+    title: str
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    errors: np.ndarray | None = None
+    x_label: str = ""
+    y_label: str = ""
+    log_axes: bool = False
+    image: np.ndarray | None = None
+
+
+def numpy_product_plot(product: Mapping[str, Any]) -> Plot | None:
+    """The plot of a numpy data product's first readable unit; None when there is nothing to plot."""
     title = str(product.get("name") or "")
     kind = _kind_of(product)
     for unit in product.get("data_unit_list") or []:
@@ -66,26 +92,33 @@ def numpy_product_drawing(product: Mapping[str, Any]) -> Drawing:
             continue
         try:
             if data.dtype.names:
-                return _table_plot(data, title=title, kind=kind, units=unit.get("units_dict") or {})
+                return _table_series(data, title=title, kind=kind, units=unit.get("units_dict") or {})
             if data.ndim == 2:
-                return _image_plot(data, title=title)
+                return Plot(title=title, image=np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0))
             if data.ndim == 1 and data.dtype.kind in "biuf":
-                return _line_plot(np.arange(len(data)), data.astype(float), title=title, x_label="index")
+                return _finite(Plot(title=title, x=np.arange(len(data)), y=data.astype(float), x_label="index"))
         except (ValueError, TypeError, KeyError) as error:
             log.info("product %s could not be drawn: %s", title, error)
-            return no_preview()
-    return no_preview()
+            return None
+    return None
 
 
 def picture_drawing(picture: Mapping[str, Any]) -> Drawing:
     """A picture product (base64, URL-safe or not) as an inline image."""
-    raw = _b64decode(str(picture.get("b64data") or ""))
-    mime = _PICTURE_TYPES.get(str(picture.get("img_type") or "png").lower())
-    if raw is None or mime is None:
+    raw = picture_bytes(picture)
+    if raw is None:
         return no_preview()
+    mime = _PICTURE_TYPES[str(picture.get("img_type") or "png").lower()]
     encoded = base64.b64encode(raw).decode()
     name = escape(str(picture.get("name") or "picture"))
     return {"div": f'<img src="data:{mime};base64,{encoded}" alt="{name}" style="max-width: 100%;">', "script": ""}
+
+
+def picture_bytes(picture: Mapping[str, Any]) -> bytes | None:
+    """A picture product's image (PNG, JPEG or GIF), or None when it is not one of those or not base64."""
+    if str(picture.get("img_type") or "png").lower() not in _PICTURE_TYPES:
+        return None
+    return _b64decode(str(picture.get("b64data") or ""))
 
 
 def table_drawing(table: Mapping[str, Any]) -> Drawing:
@@ -101,10 +134,11 @@ def table_drawing(table: Mapping[str, Any]) -> Drawing:
     rows = "".join(
         "<tr>" + "".join(f"<td>{escape(str(value))}</td>" for value in row) + "</tr>" for row in parsed[:TABLE_ROWS]
     )
-    more = len(parsed) - TABLE_ROWS
-    note = f"<p>{more} more rows in the downloaded table.</p>" if more > 0 else ""
-    html = f'<table class="table table-striped"><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>{note}'
-    return {"div": html, "script": ""}
+    count = len(parsed)
+    shown = f", the first {TABLE_ROWS} shown; all of them in the downloaded table" if count > TABLE_ROWS else ""
+    note = f'<p class="table-rows" data-rows="{count}">{count} row{"" if count == 1 else "s"}{shown}.</p>'
+    table_html = f"<thead><tr>{header}</tr></thead><tbody>{rows}</tbody>"
+    return {"div": f'{note}<table class="table table-striped sortable">{table_html}</table>', "script": ""}
 
 
 def text_drawing(text: Mapping[str, Any]) -> Drawing:
@@ -112,6 +146,39 @@ def text_drawing(text: Mapping[str, Any]) -> Drawing:
     value = text.get("value")
     shown = value if isinstance(value, str) else json.dumps(value, default=str)
     return {"div": f"<pre>{escape(shown)}</pre>", "script": ""}
+
+
+# --- a job's products ------------------------------------------------------------------
+
+# Each list, and how its entries are drawn, in the order a product's drawing is chosen.
+DRAWN_FROM: tuple[tuple[str, Callable[[Mapping[str, Any]], Drawing]], ...] = (
+    ("numpy_data_product_list", numpy_product_drawing),
+    ("binary_image_product_list", picture_drawing),
+    ("astropy_table_product_ascii_list", table_drawing),
+    ("text_product_list", text_drawing),
+    ("binary_data_product_list", lambda entry: no_preview()),
+)
+
+
+def products_to_show(products: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any], Callable]]:
+    """(name, entry, drawer) per product, in the lists' order, each name once.
+
+    A product is what the lists name: the same name in several lists (a light curve
+    given as numpy data and as an ECSV table) is one product, drawn from its first list.
+    """
+    shown: dict[str, tuple[str, Mapping[str, Any], Callable]] = {}
+    for list_name, draw in DRAWN_FROM:
+        for index, entry in enumerate(products.get(list_name) or []):
+            if not isinstance(entry, Mapping):
+                continue
+            name = str(entry.get("name") or f"{list_name.removesuffix('_list')}_{index}")
+            shown.setdefault(name, (name, entry, draw))
+    return list(shown.values())
+
+
+def products_drawn(products: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A job's products (the protocol's lists), each drawn once: ``{"name", "div", "script"}``."""
+    return [{"name": name, **draw(entry)} for name, entry, draw in products_to_show(products)]
 
 
 # --- reading numpy units ---------------------------------------------------------------
@@ -204,27 +271,39 @@ def _pick(names: Sequence[str], wanted: Sequence[str], *, besides: Sequence[str]
     return next((upper[word] for word in wanted if word in upper), None)
 
 
-def _table_plot(data: np.ndarray, *, title: str, kind: str, units: Mapping[str, Any]) -> Drawing:
+def _table_series(data: np.ndarray, *, title: str, kind: str, units: Mapping[str, Any]) -> Plot | None:
     names = [name for name in data.dtype.names if data.dtype[name].kind in "biuf" and data.dtype[name].ndim == 0]
     if not names:
-        return no_preview()
+        return None
     x_wanted = _ENERGY_COLUMNS if kind == "spectrum" else _TIME_COLUMNS
     x = _pick(names, x_wanted) or _pick(names, _TIME_COLUMNS + _ENERGY_COLUMNS)
     y = _pick(names, _VALUE_COLUMNS, besides=[x] if x else [])
     if x is None and len(names) == 1:
-        return _line_plot(np.arange(len(data)), data[names[0]].astype(float), title=title, x_label="index")
+        return _finite(Plot(title=title, x=np.arange(len(data)), y=data[names[0]].astype(float), x_label="index"))
     x = x or names[0]
     y = y or next(name for name in [*names[1:], names[0]] if name != x or len(names) == 1)
     error = _pick(names, _ERROR_COLUMNS, besides=[x, y])
-    return _line_plot(
-        data[x].astype(float),
-        data[y].astype(float),
-        title=title,
-        x_label=_label(x, units),
-        y_label=_label(y, units),
-        errors=data[error].astype(float) if error else None,
-        log_axes=kind == "spectrum" and bool((data[x] > 0).all() and (data[y] > 0).all()),
+    return _finite(
+        Plot(
+            title=title,
+            x=data[x].astype(float),
+            y=data[y].astype(float),
+            errors=data[error].astype(float) if error else None,
+            x_label=_label(x, units),
+            y_label=_label(y, units),
+            log_axes=kind == "spectrum" and bool((data[x] > 0).all() and (data[y] > 0).all()),
+        )
     )
+
+
+def _finite(plot: Plot) -> Plot:
+    """The plot without its points that are not finite numbers (NaN, inf: no plotting library draws them)."""
+    finite = np.isfinite(plot.x) & np.isfinite(plot.y)
+    if plot.errors is not None:
+        finite &= np.isfinite(plot.errors)
+    errors = plot.errors[finite] if plot.errors is not None else None
+    return Plot(title=plot.title, x=plot.x[finite], y=plot.y[finite], errors=errors, x_label=plot.x_label,
+                y_label=plot.y_label, log_axes=plot.log_axes)  # fmt: skip
 
 
 def _label(name: str, units: Mapping[str, Any]) -> str:
@@ -232,32 +311,20 @@ def _label(name: str, units: Mapping[str, Any]) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _line_plot(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    title: str,
-    x_label: str = "",
-    y_label: str = "",
-    errors: np.ndarray | None = None,
-    log_axes: bool = False,
-) -> Drawing:
+def _line_plot(series: Plot) -> Drawing:
     from bokeh.models import ColumnDataSource, Whisker
     from bokeh.plotting import figure
 
-    finite = np.isfinite(x) & np.isfinite(y) & (np.isfinite(errors) if errors is not None else True)
-    x, y = x[finite], y[finite]
-    axes = {"x_axis_type": "log", "y_axis_type": "log"} if log_axes else {}
-    plot = figure(title=title, x_axis_label=x_label, y_axis_label=y_label, tools="pan,box_zoom,wheel_zoom,reset,save",
-                  **PLOT_SIZE, **axes)  # fmt: skip
-    columns: dict[str, Any] = {"x": x, "y": y}
-    if errors is not None:
-        errors = errors[finite]
-        columns.update(lower=y - errors, upper=y + errors)
+    axes = {"x_axis_type": "log", "y_axis_type": "log"} if series.log_axes else {}
+    plot = figure(title=series.title, x_axis_label=series.x_label, y_axis_label=series.y_label,
+                  tools="pan,box_zoom,wheel_zoom,reset,save", **PLOT_SIZE, **axes)  # fmt: skip
+    columns: dict[str, Any] = {"x": series.x, "y": series.y}
+    if series.errors is not None:
+        columns.update(lower=series.y - series.errors, upper=series.y + series.errors)
     source = ColumnDataSource(columns)
     plot.line("x", "y", source=source)
     plot.scatter("x", "y", source=source, size=4)
-    if errors is not None:
+    if series.errors is not None:
         plot.add_layout(Whisker(source=source, base="x", lower="lower", upper="upper"))
     return _components(plot)
 
@@ -265,10 +332,9 @@ def _line_plot(
 def _image_plot(data: np.ndarray, *, title: str) -> Drawing:
     from bokeh.plotting import figure
 
-    values = np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
-    height, width = values.shape
+    height, width = data.shape
     plot = figure(title=title, x_range=(0, width), y_range=(0, height), match_aspect=True, **PLOT_SIZE)
-    plot.image(image=[values], x=0, y=0, dw=width, dh=height, palette="Viridis256")
+    plot.image(image=[data], x=0, y=0, dw=width, dh=height, palette="Viridis256")
     return _components(plot)
 
 

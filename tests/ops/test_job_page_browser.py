@@ -1,13 +1,15 @@
 """The job page in a real headless Chromium against the live service.
 
 It must show a running job, then turn done by itself (no reload) when the job
-finishes, with its product download; its Copy button puts the api_code on the
-clipboard, or selects it where the clipboard is refused; a forged or expired
-link is refused (403).
+finishes, with its product download; a light curve is then drawn with BokehJS
+served by the dispatcher itself (a canvas, no console error), tables sort, pictures
+show; its Copy button puts the api_code on the clipboard, or selects it where the
+clipboard is refused; a forged or expired link is refused (403).
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import time
@@ -65,6 +67,7 @@ def browser(tmp_path):
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -187,3 +190,89 @@ def test_a_forged_or_expired_link_is_refused(live_service, browser, running_job,
     assert refused.get_attribute("data-status") == "403"
     assert "link" in refused.text.lower()
     assert browser.find_elements("id", "job-status") == []
+
+
+# --- the products drawn -------------------------------------------------------------------
+
+CANVASES = """
+function count(root) {
+  let n = root.querySelectorAll('canvas').length;
+  root.querySelectorAll('*').forEach(function (el) { if (el.shadowRoot) n += count(el.shadowRoot); });
+  return n;
+}
+const box = document.querySelector('#drawings .drawing[data-product="' + arguments[0] + '"]');
+return box ? count(box) : -1;
+"""
+RESOURCES = "return performance.getEntriesByType('resource').map(entry => entry.name)"
+
+
+def console_errors(driver) -> list[dict]:
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.fixture
+def running_lightcurve():
+    from tests.lightcurves import PARAMS
+
+    job, _ = job_get_or_create(owner=ALICE, instrument="demo-lightcurve", product_type="lightcurve",
+                               params={**PARAMS, "browser": time.time()}, claims={})  # fmt: skip
+    job_move(job_id=job.job_id, to=Status.PROGRESS, message="backend started")
+    yield job
+    products_remove(job.job_id)
+
+
+def test_a_light_curve_is_drawn_with_bokeh_when_the_job_ends(live_service, browser, running_lightcurve):
+    from tests.lightcurves import demo_lightcurve_products
+
+    job = running_lightcurve
+    browser.get(f"{live_service.url}{job_page_path(job.job_id)}?{LINK_PARAM}={job_link_sign(job.job_id)}")
+    assert wait_for(browser, STATUS, "progress")
+    assert browser.execute_script(CANVASES, "lightcurve") == -1  # nothing drawn while it runs
+
+    job_finish(job_id=job.job_id, products=demo_lightcurve_products())
+
+    wait_for(browser, STATUS, "done")
+    deadline = time.monotonic() + 20
+    while browser.execute_script(CANVASES, "lightcurve") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert browser.execute_script(CANVASES, "lightcurve") >= 1  # BokehJS rendered the plot
+    # One product (numpy light curve and ECSV table of one name): one drawing, the file offered too.
+    assert browser.execute_script("return document.querySelectorAll('#drawings .drawing').length") == 1
+    assert [link.text for link in browser.find_elements("css selector", "#products a.download")] == ["lightcurve.ecsv"]
+    # BokehJS came from the dispatcher itself, in the version the plots were made for: the page works offline.
+    scripts = [name for name in browser.execute_script(RESOURCES) if "bokeh" in name]
+    assert scripts == [f"{live_service.url}/static/bokeh/3.1.1/bokeh.min.js"]
+    assert console_errors(browser) == []
+
+
+def test_tables_sort_pictures_show_and_texts_are_preformatted(live_service, browser, running_job):
+    from jobs.previews import preview_render
+    from tests.lightcurves import demo_lightcurve_products
+
+    lightcurve = demo_lightcurve_products()
+    picture = preview_render(lightcurve.as_protocol())
+    table = {**lightcurve.astropy_table_product_ascii_list[0], "name": "counts table"}
+    image = {"name": "picture", "img_type": "png", "b64data": base64.b64encode(picture).decode()}
+    products = Products(astropy_table_product_ascii_list=[table], binary_image_product_list=[image],
+                        text_product_list=[{"name": "summary", "value": "<b>76 bins</b>"}])  # fmt: skip
+    job_finish(job_id=running_job.job_id, products=products)
+    browser.get(
+        f"{live_service.url}{job_page_path(running_job.job_id)}?{LINK_PARAM}={job_link_sign(running_job.job_id)}"
+    )
+    wait_for(browser, STATUS, "done")
+
+    rows = "return Array.from(document.querySelectorAll('#drawings table tbody tr')).map(r => r.cells[2].textContent)"
+    counts = [int(value) for value in browser.execute_script(rows)]
+    assert len(counts) == 76 and counts != sorted(counts)
+    assert browser.find_element("css selector", "#drawings .table-rows").text == "76 rows."
+    header = browser.find_elements("css selector", "#drawings table thead th")[2]
+    assert header.text.startswith("COUNTS")
+    header.click()
+    assert [int(value) for value in browser.execute_script(rows)] == sorted(counts)
+    header.click()
+    assert [int(value) for value in browser.execute_script(rows)] == sorted(counts, reverse=True)
+
+    size = "const i = document.querySelector('#drawings img'); return [i.complete, i.naturalWidth, i.naturalHeight]"
+    assert browser.execute_script(size) == [True, 600, 400]
+    assert browser.find_element("css selector", "#drawings pre").text == "<b>76 bins</b>"  # shown, not markup
+    assert console_errors(browser) == []

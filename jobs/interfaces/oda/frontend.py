@@ -17,28 +17,20 @@ sends ``api=True``; oda-api always does and keeps the protocol's lists
 
 A product is what the lists name: the same name in several lists (a light curve
 given as numpy data and as an ECSV table) is one product, drawn from its first
-list in the order of ``DRAWN_FROM``.
+list in the order of ``jobs.drawings.DRAWN_FROM`` (``products_to_show``, shared
+with the job page).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from instruments.base import Products
-from jobs import drawings
+from jobs.drawings import products_to_show
 from jobs.interfaces.oda.answers import _LruCache
 from jobs.models import Job
 from jobs.services import ProgressPage
-
-# Each list, and how its entries are drawn, in the order a product's drawing is chosen.
-DRAWN_FROM: tuple[tuple[str, Callable[[Mapping[str, Any]], drawings.Drawing]], ...] = (
-    ("numpy_data_product_list", drawings.numpy_product_drawing),
-    ("binary_image_product_list", drawings.picture_drawing),
-    ("astropy_table_product_ascii_list", drawings.table_drawing),
-    ("text_product_list", drawings.text_drawing),
-    ("binary_data_product_list", lambda entry: drawings.no_preview()),
-)
 
 _drawn = _LruCache(size=128)
 
@@ -89,18 +81,6 @@ def frontend_product_fields(products: Mapping[str, Any], *, product_type: str) -
     if files:
         fields["download_file_name"] = f"{files[0]}.gz" if len(files) == 1 else f"{product_type}.tar.gz"
     return fields
-
-
-def products_to_show(products: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any], Callable]]:
-    """(name, entry, drawer) per product, in the lists' order, each name once."""
-    shown: dict[str, tuple[str, Mapping[str, Any], Callable]] = {}
-    for list_name, draw in DRAWN_FROM:
-        for index, entry in enumerate(products.get(list_name) or []):
-            if not isinstance(entry, Mapping):
-                continue
-            name = str(entry.get("name") or f"{list_name.removesuffix('_list')}_{index}")
-            shown.setdefault(name, (name, entry, draw))
-    return list(shown.values())
 
 
 def _meta(entry: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -22,6 +22,8 @@ from dispatcher_site.errors import ServiceError, errors_rendered_by, get_only
 from dispatcher_site.outages import with_retry_hint
 from jobs.access import job_access
 from jobs.api_code import api_code_for
+from jobs.bokehjs import bokehjs_path
+from jobs.drawings import products_drawn
 from jobs.interfaces import downloads
 from jobs.interfaces.oda.errors import oda_error_response
 from jobs.models import Job, JobEvent
@@ -55,6 +57,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         "state_url": _with_link(reverse("job_state", kwargs={"job_id": job.job_id}), request.GET.get(LINK_PARAM)),
         "api_code": api_code_for(job, url=settings.PUBLIC_URL),
         "poll_interval_ms": POLL_INTERVAL_MS,
+        "bokehjs": bokehjs_path(),
     }
     return _private(render(request, "jobs/job_page.html", context))
 
@@ -74,7 +77,7 @@ def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 def job_state_data(job: Job, *, link: str | None) -> dict[str, Any]:
-    """What the page shows and polls: status, timeline, products."""
+    """What the page shows and polls: status, timeline, products (drawn once the job is done)."""
     listing = products_load(job)
     files = listing["lists"].get("file_list", [])
     return {
@@ -87,10 +90,8 @@ def job_state_data(job: Job, *, link: str | None) -> dict[str, Any]:
         "products": {
             "comment": listing["comment"],
             "files": [{"name": name, "url": _download_url(job, name, link)} for name in files],
-            "texts": [
-                {"name": item.get("name", ""), "value": str(item.get("value", ""))}
-                for item in listing["lists"].get("text_product_list", [])
-            ],
+            # Each product drawn (jobs.drawings, as the frontend shows it): Bokeh plots, pictures, tables, text.
+            "drawings": products_drawn(listing["lists"]),
         },
     }
 

@@ -1,5 +1,7 @@
 // The job page: draws the state, polls it while the job runs, copies the api_code.
-// Built with textContent only: nothing a backend wrote can become markup.
+// Built with textContent only: nothing a backend wrote can become markup. The one
+// exception is the products' drawings, which the dispatcher wrote (jobs/drawings.py,
+// every backend text in them escaped): their HTML is inserted and their Bokeh script run.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -42,13 +44,71 @@
       }
       parts.push(list);
     }
-    for (const text of products.texts) {
-      parts.push(el("h3", text.name));
-      parts.push(el("pre", text.value));
-    }
     if (products.comment) parts.push(el("p", products.comment, "muted"));
+    const drawn = drawingsOnce(products.drawings);
+    if (drawn) parts.push(drawn);
     if (!parts.length) parts.push(el("p", status === "done" ? "This job produced no files." : "None yet.", "muted"));
     box.replaceChildren(...parts);
+    if (drawn) drawn.querySelectorAll("script[data-drawing]").forEach(runScript);
+  }
+
+  // The drawings box, made once: a poll after the job ended must not draw the plots again.
+  let drawings = null;
+  function drawingsOnce(list) {
+    if (drawings || !list.length) return drawings;
+    drawings = el("div");
+    drawings.id = "drawings";
+    for (const drawing of list) {
+      drawings.append(el("h3", drawing.name));
+      const box = el("div", null, "drawing");
+      box.dataset.product = drawing.name;
+      box.innerHTML = drawing.div;
+      box.querySelectorAll("table.sortable").forEach(sortable);
+      drawings.append(box);
+      if (drawing.script) {
+        // Kept aside and run once the box is in the page: the script looks up its div by id.
+        const code = new DOMParser().parseFromString(drawing.script, "text/html").querySelectorAll("script");
+        for (const part of code) {
+          const holder = el("script");
+          holder.type = "text/plain";
+          holder.dataset.drawing = "";
+          holder.textContent = part.textContent;
+          box.append(holder);
+        }
+      }
+    }
+    return drawings;
+  }
+
+  function runScript(holder) {
+    const script = document.createElement("script");
+    script.textContent = holder.textContent;
+    holder.replaceWith(script);  // an inserted <script> runs; one set through innerHTML would not
+  }
+
+  function sortable(table) {
+    table.querySelectorAll("thead th").forEach((header, column) => {
+      header.tabIndex = 0;
+      header.title = "Sort by this column";
+      header.addEventListener("click", () => sortBy(table, header, column));
+      header.addEventListener("keydown", (event) => { if (event.key === "Enter") sortBy(table, header, column); });
+    });
+  }
+
+  function sortBy(table, header, column) {
+    const ascending = header.dataset.sort !== "ascending";
+    table.querySelectorAll("thead th").forEach((other) => { delete other.dataset.sort; other.removeAttribute("aria-sort"); });
+    header.dataset.sort = ascending ? "ascending" : "descending";
+    header.setAttribute("aria-sort", header.dataset.sort);
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows);
+    const value = (row) => (row.cells[column] ? row.cells[column].textContent.trim() : "");
+    const numeric = rows.every((row) => value(row) !== "" && !Number.isNaN(Number(value(row))));
+    rows.sort((a, b) => {
+      const order = numeric ? Number(value(a)) - Number(value(b)) : value(a).localeCompare(value(b));
+      return ascending ? order : -order;
+    });
+    body.append(...rows);
   }
 
   function draw(state) {
