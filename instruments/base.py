@@ -96,6 +96,9 @@ class RunRequest:
     # call of the backend within it (retries after transient errors).
     attempt: int = 1
     call: int = 1
+    # The owner's token, for a backend that acts for the person who asked (nb2workflow
+    # passes it to the notebook as _token); empty for a public job. Never kept, never shown.
+    owner_token: str = field(default="", repr=False)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from dispatcher_site.tokens import token_sign
 from jobs.errors import LinkRefused
 from jobs.models import Job
 
@@ -75,3 +76,16 @@ def job_page_path(job_id: str) -> str:
 def job_page_url(job_id: str) -> str:
     """The absolute, signed link to the job's page, as put in mails and Matrix messages."""
     return f"{settings.PUBLIC_URL}{job_page_path(job_id)}?{LINK_PARAM}={job_link_sign(job_id)}"
+
+
+def job_owner_token(job: Job) -> str:
+    """The owner's token for a backend acting for them: the claims the job kept, signed again.
+
+    The job keeps its owner's claims, never the token; signing them again with the
+    shared secret gives a token that says the same (same subject, roles and expiry).
+    Empty for a public job, or one whose claims are gone.
+    """
+    claims = job.claims
+    if not job.owner or not isinstance(claims, dict) or "exp" not in claims:
+        return ""
+    return token_sign(dict(claims))

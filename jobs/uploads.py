@@ -21,8 +21,8 @@ person who sent it, to a token holding every role recorded with it
 (``DISPATCHER_UPLOAD_READER_ROLES`` when it was sent; "job manager" by default),
 and, for a file sent without a token, to anyone with its hash; others get 403, an
 unknown hash 404. The backend fetches the file acting for its owner: it gets the
-owner's token as ``_token`` (:func:`job_owner_token`, lent to adapters through
-``instruments.credentials``) and nb2workflow appends it to our URL.
+owner's token as ``_token`` (``jobs.signing.job_owner_token``, carried by the adapter's run
+request) and nb2workflow appends it to our URL.
 """
 
 from __future__ import annotations
@@ -45,10 +45,8 @@ from django.utils.datastructures import MultiValueDict
 
 from dispatcher_site.auth import Caller
 from dispatcher_site.errors import InvalidRequest, ServiceError
-from dispatcher_site.tokens import token_sign
-from instruments.base import RunRequest
 from instruments.descriptions import ParameterDescription
-from jobs.models import Job, Upload
+from jobs.models import Upload
 
 log = logging.getLogger(__name__)
 
@@ -272,21 +270,3 @@ def _may_read(caller: Caller, sent: Upload) -> bool:
     if caller.sub and caller.sub == sent.owner:
         return True
     return bool(sent.reader_roles) and caller.has_roles(sent.reader_roles)
-
-
-# --- the backend acting for the owner ----------------------------------------------------------
-
-
-def job_owner_token(request: RunRequest) -> str | None:
-    """The owner's token for a backend call: the claims the job kept, signed again.
-
-    The job keeps its owner's claims, never the token; signing them again with the
-    shared secret gives a token that says the same (same subject, roles and expiry).
-    None for a public job or one whose claims are gone.
-    """
-    if not request.owner:
-        return None
-    claims = Job.objects.filter(job_id=request.job_id).values_list("claims", flat=True).first()
-    if not claims or not isinstance(claims, dict) or "exp" not in claims:
-        return None
-    return token_sign(dict(claims))

@@ -13,7 +13,6 @@ from urllib.parse import quote
 import requests
 
 from instruments.base import Adapter, AdapterError, ProductSpec, RunOutcome, RunRequest
-from instruments.credentials import owner_token
 from instruments.nb2workflow.answers import Reading, read_answer
 from instruments.nb2workflow.discovery import Discovery, NameMap, discover
 from instruments.ontology import Ontology, ontology_load
@@ -186,7 +185,7 @@ class Nb2workflowAdapter(Adapter):
         never for a public request. A notebook parameter named ``token`` is offered as
         ``token_rename``, so the two never meet.
         """
-        token = owner_token(request) if self._flag("pass_token") else None
+        token = request.owner_token if self._flag("pass_token") else ""
         return {"_token": token} if token else {}
 
     def _poll_delay_s(self, polls: int) -> float:

@@ -46,7 +46,7 @@ def _job_dir(adapter: Nb2workflowAdapter, request: RunRequest, query: dict[str, 
     from instruments.nb2workflow.adapter import RUN_PATH
 
     # The same arguments as the run's own calls (with the owner's _token where the adapter adds it).
-    arguments = {**query, **getattr(adapter, "_token_argument", lambda _: {})(request)}
+    arguments = {**query, **adapter._token_argument(request)}
     response = adapter._get(RUN_PATH + quote(request.product_type, safe=""), params=arguments, timeout_s=timeout_s)
     try:
         body: Any = response.json()

@@ -40,7 +40,7 @@ from jobs.services.records import (
     job_report_progress,
     job_task_resent,
 )
-from jobs.signing import SIGNATURE_PARAM, callback_url
+from jobs.signing import SIGNATURE_PARAM, callback_url, job_owner_token
 from jobs.states import Status
 
 log = logging.getLogger(__name__)
@@ -289,6 +289,7 @@ def run_request_for(job: Job) -> RunRequest:
         backend_ref=job.backend_ref,
         attempt=job.attempt,
         call=max(job.backend_calls, 1),
+        owner_token=job_owner_token(job),
     )
 
 

@@ -22,7 +22,7 @@ from astropy import units as u
 from astropy.table import Table
 from oda_api.data_products import ODAAstropyTable
 
-from instruments import credentials, parameters
+from instruments import parameters
 from instruments.base import AdapterError, RunRequest
 from instruments.nb2workflow import Nb2workflowAdapter
 from instruments.nb2workflow import adapter as adapter_module
@@ -344,20 +344,16 @@ class Backend:
 def backend(monkeypatch) -> Backend:
     fake = Backend()
     monkeypatch.setattr(adapter_module.requests, "get", fake)
-    lent: list[RunRequest] = []
-
-    def source(request: RunRequest) -> str:
-        lent.append(request)
-        return f"token-of-{request.owner}"
-
-    credentials.token_source_set(source)
-    yield fake
-    credentials.token_source_set(None)
+    return fake
 
 
 def run(owner: str, **settings: Any):
     adapter = Nb2workflowAdapter(name="nb", settings={"url": "http://backend:1", **settings})
-    return adapter.run(RunRequest(job_id="j1", instrument="nb", product_type="plain", params={"x": 2}, owner=owner))
+    token = f"token-of-{owner}" if owner else ""
+    request = RunRequest(
+        job_id="j1", instrument="nb", product_type="plain", params={"x": 2}, owner=owner, owner_token=token
+    )
+    return adapter.run(request)
 
 
 def test_the_owners_token_goes_to_the_notebook_as__token_and_is_never_kept(backend):
@@ -382,11 +378,7 @@ def test_an_unreachable_backend_does_not_quote_the_token(monkeypatch):
 
     adapter = Nb2workflowAdapter(name="nb", settings={"url": "http://backend:1"})
     monkeypatch.setattr(adapter_module.requests, "get", refused)
-    credentials.token_source_set(lambda request: "secret-token")
-    try:
-        with pytest.raises(AdapterError) as failure:
-            adapter._get("/api/v1.0/get/plain", params={"_token": "secret-token"}, timeout_s=1)
-    finally:
-        credentials.token_source_set(None)
+    with pytest.raises(AdapterError) as failure:
+        adapter._get("/api/v1.0/get/plain", params={"_token": "secret-token"}, timeout_s=1)
 
     assert "secret-token" not in failure.value.debug and "[redacted]" in failure.value.debug

@@ -12,9 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dispatcher_site.auth import Caller, claims_verify
 from dispatcher_site.tokens import token_issue
-from instruments.base import RunRequest
 from jobs.models import Job, Upload
-from jobs.uploads import IncomingFile, PendingUpload, job_owner_token, upload_path, upload_url, uploads_keep
+from jobs.services.running import run_request_for
+from jobs.signing import job_owner_token
+from jobs.uploads import IncomingFile, PendingUpload, upload_path, upload_url, uploads_keep
 from tests.conftest import ALICE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -222,20 +223,17 @@ def test_an_unknown_hash_is_a_404(client, alice, file_list):
 def test_the_owners_token_is_their_claims_signed_again(client, alice):
     answer = send(client, alice).json()
     job = Job.objects.get(job_id=answer["job_monitor"]["job_id"])
-    request = RunRequest(
-        job_id=job.job_id, instrument=job.instrument, product_type="file_dummy", params={}, owner=ALICE
-    )
 
-    token = job_owner_token(request)
+    token = run_request_for(job).owner_token
 
     assert claims_verify(token) == claims_verify(alice)
     assert download(client, sha(CATALOGUE), token).content == CATALOGUE
 
 
 def test_a_public_job_lends_no_token():
-    request = RunRequest(job_id="j", instrument="x", product_type="y", params={}, owner="")
+    job = Job(job_id="j", owner="", claims={"sub": "", "exp": 2**31})
 
-    assert job_owner_token(request) is None
+    assert job_owner_token(job) == ""
 
 
 def test_the_rest_api_takes_a_file_as_a_multipart_part_too(client, alice):
