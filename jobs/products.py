@@ -10,10 +10,13 @@ shared storage seen by web and worker hosts alike.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ from jobs.sql import row_get, row_insert
 from jobs.states import Status
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+# The job's preview (jobs.previews) beside its files: a product file's name never starts with a dot.
+PREVIEW_NAME = ".preview.png"
 
 
 class UnsafeFileName(ValueError):
@@ -104,6 +109,29 @@ def product_paths_for_download(job: Job, names: list[str]) -> list[Path]:
         return [product_file_path(job, name) for name in names]
     except UnsafeFileName as error:
         raise ProductsUnavailable(str(error)) from None
+
+
+def product_preview_path(job_id: str) -> Path:
+    """Where a job's preview PNG is kept: in its products folder, so it goes when they go."""
+    return products_dir(job_id) / PREVIEW_NAME
+
+
+def product_preview_keep(*, job_id: str, png: bytes) -> Path:
+    """Keep a job's preview beside its files (the folder made private if the job had no files)."""
+    path = product_preview_path(job_id)
+    _private_folders(path.parent)
+    _write_atomically(path, png)
+    return path
+
+
+@contextmanager
+def product_preview_lock(job_id: str) -> Iterator[None]:
+    """Held while a job's preview is made: workers of every host that shares the data dir make it once."""
+    folder = products_dir(job_id)
+    _private_folders(folder)
+    with open(folder / ".preview.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def products_remove(job_id: str) -> bool:
