@@ -166,3 +166,22 @@ def env_origins(name: str) -> list[str]:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
             raise _bad(name, origin, "origins like https://frontend.example.org (scheme, host, port; no path)")
     return origins
+
+
+def env_file_load(project_dir: Path) -> Path | None:
+    """Read ``DISPATCHER_ENV_FILE``, else ``.env`` in the project folder, into the environment.
+
+    So the service and every ``manage.py`` command started from another shell see the
+    same configuration. Variables already set in the environment win over the file's.
+    Returns the file read, or None when there is none.
+    """
+    from dotenv import load_dotenv
+
+    named = _raw("DISPATCHER_ENV_FILE")
+    path = Path(named).expanduser() if named else project_dir / ".env"
+    if not path.is_file():
+        if named:
+            raise _bad("DISPATCHER_ENV_FILE", named, "the path of a readable file of NAME=value lines")
+        return None
+    load_dotenv(path, override=False)
+    return path

@@ -65,3 +65,22 @@ class RedactingGunicornLogger(GunicornLogger):
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+class ServiceGunicornLogger(RedactingGunicornLogger):
+    """gunicorn's own lines (start-up, workers, errors) through the service's logging: the same
+    format as every other line (``DISPATCHER_LOG_FORMAT=json`` included) and the same redaction.
+
+    gunicorn's master process never loads Django's settings by itself, so this reads them here.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        import logging.config
+
+        import django.conf
+
+        logging.config.dictConfig(django.conf.settings.LOGGING)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers.clear()
+            logger.propagate = True

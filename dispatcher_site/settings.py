@@ -5,12 +5,14 @@ directory and the django-q2 ORM broker. The README lists every variable.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
 from dispatcher_site.env import (
     env_bool,
     env_choice,
+    env_file_load,
     env_float,
     env_host_port,
     env_int,
@@ -21,11 +23,20 @@ from dispatcher_site.env import (
     env_str,
     env_url,
 )
+from dispatcher_site.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("DISPATCHER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# A checkout (manage.py beside the apps) keeps its configuration and data in its own folder; an
+# installed package (pip install, the `dispatcher` command) in the folder it is started from.
+PROJECT_DIR = BASE_DIR if (BASE_DIR / "manage.py").is_file() else Path.cwd()
+# DISPATCHER_ENV_FILE or PROJECT_DIR/.env: the service and every manage.py command read the same.
+ENV_FILE = env_file_load(PROJECT_DIR)
+DATA_DIR = Path(env_str("DISPATCHER_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
+DATA_DIR_CREATED = not DATA_DIR.exists()
 # Private: the database holds users' claims, the products are theirs (created 0700; files 0600).
 DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR_CREATED:
+    (DATA_DIR / ".new-data-dir").touch()  # the first `serve` may print a demo token (dispatcher_site.demo)
 
 SECRET_KEY = env_secret("DISPATCHER_SECRET_KEY", store=DATA_DIR / "secret_key")
 TOKEN_SECRET = env_secret("DISPATCHER_TOKEN_SECRET", store=DATA_DIR / "token_secret")
@@ -35,6 +46,23 @@ DEBUG = env_bool("DISPATCHER_DEBUG", False)
 BIND = env_host_port("DISPATCHER_BIND", "127.0.0.1:8000")
 PUBLIC_URL = env_url("DISPATCHER_PUBLIC_URL", f"http://{BIND}", schemes=("http", "https")).rstrip("/")
 ALLOWED_HOSTS = env_list("DISPATCHER_ALLOWED_HOSTS", ("*",))
+# Served over HTTPS (behind a proxy that terminates TLS and sets X-Forwarded-Proto): secure
+# cookies, HSTS, and plain HTTP redirected, except /healthz (probes on the private network).
+HTTPS = env_bool("DISPATCHER_HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+# This host only: whether every subdomain of its domain is HTTPS-only is not the service's to decide.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"] if HTTPS else []
+# Origins whose forms (the admin's) may POST here; the public URL's own is always trusted.
+CSRF_TRUSTED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(PUBLIC_URL))]
+CSRF_TRUSTED_ORIGINS += env_origins("DISPATCHER_CSRF_TRUSTED_ORIGINS")
+# Proxies whose X-Forwarded-* headers gunicorn believes (a proxy on another host); gunicorn's default.
+FORWARDED_ALLOW_IPS = env_str("DISPATCHER_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# The short-lived demo token `make run` prints: auto (only for a SQLite data directory it created), true, false.
+DEMO_TOKEN = env_choice("DISPATCHER_DEMO_TOKEN", "AUTO", choices=("AUTO", "TRUE", "FALSE"))
 WEB_WORKERS = env_int("DISPATCHER_WEB_WORKERS", 2, minimum=1)
 # Threads per web worker that run Django (requests are read whole before one is taken: dispatcher_site.web).
 WEB_THREADS = env_int("DISPATCHER_WEB_THREADS", 8, minimum=1)
@@ -60,7 +88,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", True)
+# gunicorn's access line besides the request log's own (jobs.middleware): off, one line per request.
+ACCESS_LOG = env_bool("DISPATCHER_ACCESS_LOG", False)
 # The web frontend's form (e.g. https://www.astro.unige.ch/mmoda/): mails and Matrix messages
 # link there, re-filled with the job's request (through /resolve-job-url); empty: the job page.
 FRONTEND_URL = env_url("DISPATCHER_FRONTEND_URL", schemes=("http", "https")).rstrip("/")
@@ -306,18 +335,6 @@ SIMPLE_JWT = {
 }
 
 LOG_LEVEL = env_choice("DISPATCHER_LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    # Tokens travel in query strings: every handler redacts them (gunicorn's access log is
-    # separate: see dispatcher_site.redaction.RedactingGunicornLogger).
-    "filters": {"redact_secrets": {"()": "dispatcher_site.redaction.RedactSecretsFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# plain: one text line per record; json: one JSON object per line (dispatcher_site.logs), both redacted.
+LOG_FORMAT = env_choice("DISPATCHER_LOG_FORMAT", "PLAIN", choices=("PLAIN", "JSON")).lower()
+LOGGING = logging_config(level=LOG_LEVEL, json=LOG_FORMAT == "json")

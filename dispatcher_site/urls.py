@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from dispatcher_site import token_views
 from dispatcher_site.errors import get_only
 from dispatcher_site.health import healthz
+from dispatcher_site.landing import favicon, landing, readme
 from jobs.interfaces.oda.urls import protocol_urlpatterns
 from jobs.interfaces.page.urls import page_urlpatterns
 from jobs.interfaces.rest.urls import rest_urlpatterns
@@ -21,6 +22,10 @@ handler500 = "dispatcher_site.outages.server_error"
 _SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 urlpatterns = [
+    # What this service is and where to go next (dispatcher_site.landing); "" matches "/" alone.
+    path("", landing, name="landing"),
+    path("readme", readme, name="readme"),
+    path("favicon.ico", favicon),
     # get_only: a POST is answered 405 JSON rather than Django's CSRF page.
     path("healthz", get_only(healthz), name="healthz"),
     path("admin/", admin.site.urls),

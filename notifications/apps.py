@@ -1,4 +1,5 @@
 import logging
+import sys
 
 from django.apps import AppConfig
 
@@ -18,12 +19,15 @@ class NotificationsConfig(AppConfig):
 
 
 def _log_disabled_channels() -> None:
+    """Said once, by the workers that send notifications; every other command and process keeps quiet
+    about it (below INFO)."""
     from django.conf import settings
 
     from notifications.matrix import matrix_missing
 
+    level = logging.INFO if sys.argv[1:2] == ["qcluster"] else logging.DEBUG
     if not settings.EMAIL_HOST:
-        logger.info("email notifications are off: DISPATCHER_SMTP_HOST is not set")
+        logger.log(level, "email notifications are off: DISPATCHER_SMTP_HOST is not set")
     missing = matrix_missing()
     if missing:
-        logger.info("Matrix notifications are off: %s not set", ", ".join(missing))
+        logger.log(level, "Matrix notifications are off: %s not set", ", ".join(missing))

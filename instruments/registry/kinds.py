@@ -60,6 +60,8 @@ class _Kinds:
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
             distribution = entry_point.dist.name if entry_point.dist else "?"
             if entry_point.name in found:
+                if entry_point.value.replace(":", ".") == BUILTIN_KINDS.get(entry_point.name):
+                    continue  # the installed dispatcher's own declaration of a built-in (pyproject.toml)
                 log.warning(
                     "plugin %s: kind %r is already provided by %s; ignored",
                     distribution,

@@ -1,5 +1,10 @@
 """Run the whole service on one machine: web server, task workers and (when
-configured) the Matrix bot, stopping them all together."""
+configured) the Matrix bot, stopping them all together.
+
+``serve --only web`` runs the web server alone, exactly as ``serve`` starts it (the
+Procfile and the systemd units use it); the workers are ``qcluster`` and the bot
+``matrix_bot``, the commands ``serve`` starts.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,8 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand
 
-from dispatcher_site.tokens import token_issue
+from dispatcher_site.demo import demo_welcome
 
-DEMO_ROLES = ["general", "oda workflow developer", "unige-hpc-full", "job manager", "refresh-tokens"]
 STOP_GRACE_S = 20
 WORKER_NICENESS = 10
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
@@ -25,8 +29,17 @@ ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 class Command(BaseCommand):
     help = "Run gunicorn, a django-q2 cluster and the Matrix bot until Ctrl-C or SIGTERM."
 
-    def handle(self, *args, **options) -> None:
-        self._print_welcome()
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--only", choices=("web",), help="run the web server alone, in this process (for Procfiles and units)"
+        )
+
+    def handle(self, *args, only: str | None = None, **options) -> None:
+        if only == "web":
+            argv = web_command()
+            os.execv(argv[0], argv)  # noqa: S606 -- our own argv; signals then reach gunicorn itself
+        self.stdout.write(demo_welcome())
+        self.stdout.flush()
         children = [subprocess.Popen(argv, preexec_fn=_niceness(argv)) for argv in self._programs()]
         stopping = False
 
@@ -45,31 +58,37 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _programs(self) -> list[list[str]]:
-        manage = str(Path(settings.BASE_DIR) / "manage.py")
-        # gunicorn's asyncio worker reads each request whole; Django runs in DISPATCHER_WEB_THREADS
-        # threads per worker (dispatcher_site.web): slow clients hold no thread.
-        gunicorn = [sys.executable, "-m", "gunicorn", "dispatcher_site.web:application", "--worker-class", "asgi"]
-        gunicorn += ["--bind", settings.BIND, "--workers", str(settings.WEB_WORKERS)]
-        gunicorn += ["--graceful-timeout", "10", "--chdir", str(settings.BASE_DIR)]
-        if settings.ACCESS_LOG:
-            # Path without the query string: tokens travel in it and must never be logged.
-            gunicorn += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
-        programs = [gunicorn, [sys.executable, manage, "qcluster"]]
+        programs = [web_command(), [*management_command(), "qcluster"]]
         if settings.MATRIX_HOMESERVER and "matrix_bot" in get_commands():
-            programs.append([sys.executable, manage, "matrix_bot"])
+            programs.append([*management_command(), "matrix_bot"])
         elif not settings.MATRIX_HOMESERVER:
             self.stdout.write("Matrix is not configured (DISPATCHER_MATRIX_HOMESERVER): no Matrix bot.")
         return programs
 
-    def _print_welcome(self) -> None:
-        token = token_issue(email="demo@localhost", roles=DEMO_ROLES, hours=24 * 7)
-        self.stdout.write(
-            f"Dispatcher on http://{settings.BIND}/ (health: http://{settings.BIND}/healthz)\n"
-            f"Demo token (7 days, all roles):\n  export ODA_TOKEN={token}\n"
-            f'Try: python -c "from oda_api.api import DispatcherAPI; '
-            f"print(DispatcherAPI(url='http://{settings.BIND}').get_instruments_list())\"\n",
-        )
-        self.stdout.flush()
+
+def web_command() -> list[str]:
+    """gunicorn as the service runs it: its asyncio worker reads each request whole; Django runs in
+    DISPATCHER_WEB_THREADS threads per worker (dispatcher_site.web): slow clients hold no thread."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "dispatcher_site.web:application", "--worker-class", "asgi"]
+    gunicorn += ["--bind", settings.BIND, "--workers", str(settings.WEB_WORKERS), "--graceful-timeout", "10"]
+    # Its own lines in the service's format and redacted (DISPATCHER_LOG_FORMAT).
+    gunicorn += ["--logger-class", "dispatcher_site.redaction.ServiceGunicornLogger"]
+    # X-Forwarded-* believed from these proxies only (DISPATCHER_FORWARDED_ALLOW_IPS).
+    gunicorn += ["--forwarded-allow-ips", settings.FORWARDED_ALLOW_IPS]
+    if settings.PROJECT_DIR == settings.BASE_DIR:
+        gunicorn += ["--chdir", str(settings.BASE_DIR)]
+    if settings.ACCESS_LOG:
+        # Path without the query string: tokens travel in it and must never be logged.
+        gunicorn += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    return gunicorn
+
+
+def management_command() -> list[str]:
+    """This project's manage.py in a checkout, the installed package's entry otherwise."""
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    if manage.is_file():
+        return [sys.executable, str(manage)]
+    return [sys.executable, "-m", "dispatcher_site"]
 
 
 def _niceness(argv: list[str]):

@@ -165,6 +165,19 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], str, list[dict[str, Any]], dict[str
                   ("msdone", "mssub", "msfail", "mstout", "intsub", "tem"))],
         {"200": _of("text/plain", "The new token."), **ERRORS},
     ),
+    "dispatcher_site.landing.landing": (
+        ("get",),
+        "What this service is, with links to these docs, the admin, /healthz and the README's sections.",
+        [],
+        {"200": _of("text/html", "The landing page.")},
+    ),
+    "dispatcher_site.landing.readme": (
+        ("get",),
+        "The README, a section per heading.",
+        [],
+        {"200": _of("text/html", "The README."), "404": _of("text/html", "No README with this installation.")},
+    ),
+    "dispatcher_site.landing.favicon": (("get",), "The site's icon.", [], {"200": _of("image/svg+xml", "An icon.")}),
     "dispatcher_site.health.healthz": (
         ("get",),
         "Readiness: the state of database and broker.",

@@ -1,0 +1,3 @@
+from dispatcher_site.cli import main
+
+main()
