@@ -7,6 +7,7 @@ admin module: jobs never imports notifications.
 
 from __future__ import annotations
 
+import base64
 import json
 
 from django.contrib import admin, messages
@@ -16,6 +17,7 @@ from django.utils.html import format_html
 
 from jobs.errors import IllegalTransition
 from jobs.models import Job, JobEvent
+from jobs.previews import preview_load, preview_order, preview_possible
 from jobs.products import products_load
 from jobs.services import job_abort, jobs_remove
 from jobs.signing import job_page_path
@@ -55,12 +57,12 @@ class JobAdmin(admin.ModelAdmin):
         ),
         ("When", {"fields": _WHEN_FIELDS}),
         ("Parameters", {"fields": ("parameters",)}),
-        ("Products", {"fields": ("stored_products",)}),
+        ("Products", {"fields": ("stored_products", "preview")}),
     )
     readonly_fields = (
         "job_id", "page", "owner", "instrument", "product_type", "query_type", "status", "said", "created_at",
         "started_at", "finished_at", "last_report_at", "attempt", "backend_calls", "task_due_at", "lease_until",
-        "parameters", "stored_products",
+        "parameters", "stored_products", "preview",
     )  # fmt: skip
     inlines = [JobEventInline]
     actions = ("abort", "purge")
@@ -128,6 +130,21 @@ class JobAdmin(admin.ModelAdmin):
             ", ".join(lists) or "none",
             listing["comment"],
         )
+
+    @admin.display(description="preview")
+    def preview(self, job: Job) -> str:
+        # The picture the done mail and Matrix message showed (jobs.previews); a worker draws it, never this request.
+        kept = preview_load(job)
+        if kept is not None:
+            return format_html(
+                '<img class="job-preview" src="data:image/png;base64,{}" width="{}" height="{}" alt="preview">',
+                base64.b64encode(kept.png).decode(), kept.width, kept.height,
+            )  # fmt: skip
+        if not preview_possible(job):
+            return "none: no product to draw"
+        if preview_order(job):
+            return "being drawn by a worker: reload the page in a moment"
+        return "not drawn yet: the task queue is unavailable"
 
     @admin.action(description="Abort the selected jobs (those still running)")
     def abort(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jobs import drawings
+from jobs import drawings, scheduling
+from jobs.errors import QueueUnavailable
 from jobs.models import Job
 from jobs.products import product_preview_keep, product_preview_lock, product_preview_path, products_load
 from jobs.states import Status
@@ -73,6 +74,21 @@ def preview_make(job: Job) -> Preview | None:
         product_preview_keep(job_id=job.job_id, png=png)
     log.info("preview of job %s made (%d bytes)", job.job_id[:8], len(png))
     return Preview.of(png)
+
+
+def preview_order(job: Job) -> bool:
+    """Have a worker make the job's preview (the admin asks, and never draws in a request); False if refused."""
+    try:
+        scheduling.enqueue("jobs.tasks.job_preview_task", job.job_id)
+    except QueueUnavailable:
+        return False
+    return True
+
+
+def preview_make_for(*, job_id: str) -> bool:
+    """The ordered task's body: whether the job (still there) has its preview now."""
+    job = Job.objects.filter(job_id=job_id).first()
+    return job is not None and preview_make(job) is not None
 
 
 def preview_render(lists: Mapping[str, Any]) -> bytes | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs import scheduling, services
+from jobs import previews, scheduling, services
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,11 @@ def job_poll_task(job_id: str, attempt: int | None = None) -> None:
 
 def job_complete_task(job_id: str, report: dict[str, Any], attempt: int | None = None) -> None:
     services.job_complete_from_report(job_id=job_id, report=report, attempt=attempt)
+
+
+def job_preview_task(job_id: str) -> bool:
+    """A job's preview, drawn once for the admin's job page (jobs.previews); nothing if already kept."""
+    return previews.preview_make_for(job_id=job_id)
 
 
 def stale_jobs_fail() -> int:

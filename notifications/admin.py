@@ -64,12 +64,13 @@ class MatrixRoomAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "short_job", "event", "channel", "recipient", "role", "outcome", "attempts",
                     "duration", "short_error")  # fmt: skip
-    list_filter = ("outcome", "channel", "event", "role")
+    list_filter = ("outcome", "channel", "event", "role", "content")
     search_fields = ("=job__job_id", "recipient")
     list_select_related = ("job",)
     date_hierarchy = "created_at"
-    readonly_fields = ("job", "source_event_id", "event", "channel", "recipient", "bcc", "role", "outcome", "reason",
-                       "error", "attempts", "duration_s", "txn_id", "once_key", "created_at", "updated_at")  # fmt: skip
+    readonly_fields = ("job", "source_event_id", "event", "channel", "recipient", "bcc", "role", "content", "outcome",
+                       "reason", "error", "attempts", "duration_s", "txn_id", "once_key", "created_at",
+                       "updated_at")  # fmt: skip
     actions = ["resend"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -131,7 +132,8 @@ class DeliveryInline(admin.TabularInline):
 
     @admin.display(description="channel")
     def channel_name(self, delivery: Delivery) -> str:
-        return delivery.channel
+        # A done job's preview is a delivery of its own (an m.image after the message): said beside its channel.
+        return delivery.channel if delivery.content == "message" else f"{delivery.channel} ({delivery.content})"
 
     @admin.display(description="outcome")
     def outcome_name(self, delivery: Delivery) -> str:

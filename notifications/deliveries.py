@@ -1,4 +1,12 @@
-"""The writes of deliveries: planning them from job events, sending, and sending again."""
+"""The writes of deliveries: planning them from job events, sending, and sending again.
+
+A done notice carries the job's preview (``jobs.previews``, drawn here, in the worker
+that sends, and kept with the products): inline in the mail; in Matrix as an
+m.image delivery of its own (``Content.PREVIEW``) that follows the text once the
+room took it, so a refused upload leaves the text delivered and fails the image
+alone. Its outcome stays on its row: the job's history and the room's state tell
+of the text message only. A job without a drawable product sends no image.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +22,21 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from jobs.models import Job, JobEvent
+from jobs.previews import preview_make
 from jobs.services import job_record_notification
 from notifications import policy
-from notifications.messages import Message, message_for_email, message_for_incident, message_for_matrix
+from notifications.messages import (
+    Message,
+    message_for_email,
+    message_for_incident,
+    message_for_matrix,
+    message_for_preview,
+)
 from notifications.models import Delivery
 from notifications.rooms import room_record_send
 from notifications.selectors import job_history, saved_options, site_rules
 from notifications.transports import TransportError, transport_for
-from notifications.vocabulary import Channel, Event, Outcome, Role
+from notifications.vocabulary import Channel, Content, Event, Outcome, Role
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +126,9 @@ def delivery_send(*, delivery_id: int) -> str:
     for attempt in range(1, settings.NOTIFY_MAX_ATTEMPTS + 1):
         error = _attempt(delivery, transport, message)
         if error is None:
-            return _finish(delivery, outcome=Outcome.SENT)
+            outcome = _finish(delivery, outcome=Outcome.SENT)
+            _preview_follow(delivery)
+            return outcome
         pause = min(settings.NOTIFY_RETRY_DELAY_S * 2 ** (attempt - 1), _MAX_PAUSE_S)
         if error.permanent or attempt == settings.NOTIFY_MAX_ATTEMPTS or time.monotonic() + pause > deadline:
             return _finish(delivery, outcome=Outcome.FAILED, error=error)
@@ -178,6 +195,7 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
                 recipient=delivery.recipient,
                 bcc=delivery.bcc,
                 role=delivery.role,
+                content=delivery.content,
                 reason=f"resent from delivery {delivery.pk}",
             )
         _enqueue_send(delivery.pk)
@@ -246,9 +264,39 @@ def delivery_try_now(*, delivery_id: int) -> str:
 def _message(delivery: Delivery) -> Message:
     if delivery.incident_id is not None:
         return message_for_incident(delivery.incident)
+    if delivery.content == Content.PREVIEW:
+        return message_for_preview(delivery.job, preview=preview_make(delivery.job))
     if delivery.channel == Channel.EMAIL:
-        return message_for_email(delivery.job, event=delivery.event)
+        preview = preview_make(delivery.job) if delivery.event == Event.DONE else None
+        return message_for_email(delivery.job, event=delivery.event, preview=preview)
     return message_for_matrix(delivery.job, event=delivery.event)
+
+
+def _preview_follow(delivery: Delivery) -> None:
+    """Once a done message reached a Matrix room, the job's preview follows it there, as a delivery of its own.
+
+    Outside any transaction: drawing it (the first time) takes a fraction of a second.
+    """
+    if (delivery.channel, delivery.event, delivery.content) != (Channel.MATRIX, Event.DONE, Content.MESSAGE):
+        return
+    if preview_make(delivery.job) is None:
+        return  # nothing drawable: no image, and nothing said about it
+    try:
+        with transaction.atomic():
+            image = Delivery.objects.create(
+                job=delivery.job,
+                event=Event.DONE,
+                channel=Channel.MATRIX,
+                recipient=delivery.recipient,
+                role=delivery.role,
+                content=Content.PREVIEW,
+                # One preview per job and room, whatever resends of the message or twin tasks do.
+                once_key=f"{delivery.job.pk}:done:{Channel.MATRIX}:{delivery.recipient}:preview",
+                reason=f"the preview after delivery {delivery.pk}",
+            )
+    except IntegrityError:
+        return
+    _enqueue_send(image.pk)
 
 
 def _attempt(delivery: Delivery, transport, message: Message) -> TransportError | None:
@@ -272,6 +320,8 @@ def _finish(delivery: Delivery, *, outcome: str, error: TransportError | None = 
         delivery.outcome = outcome
         delivery.claimed_at = None
         delivery.save(update_fields=["outcome", "claimed_at", "updated_at"])
+        if delivery.content == Content.PREVIEW:
+            return outcome  # an image that did not go says nothing of the room, nor of the notice
         if delivery.channel == Channel.MATRIX:
             room_record_send(room_id=delivery.recipient, error=error)
         _record_outcome(delivery)

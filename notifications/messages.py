@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 
 from jobs.api_code import api_code_for
 from jobs.models import Job
+from jobs.previews import Preview
 from notifications.links import dispatcher_url, job_link
 from notifications.models import IncidentReport
 
@@ -17,14 +18,33 @@ class Message:
     subject: str
     text: str
     html: str
+    # A picture that goes with it: inline in a mail's HTML (``image_id`` its Content-ID), an m.image in Matrix.
+    image: Preview | None = None
+    image_id: str = ""
 
 
-def message_for_email(job: Job, *, event: str) -> Message:
-    context = _context(job, event=event)
+def message_for_email(job: Job, *, event: str, preview: Preview | None = None) -> Message:
+    """The notice as a mail; ``preview`` (a done job's) goes inline into its HTML part, the plain text unchanged."""
+    image_id = f"preview-{job.job_id[:16]}@oda-dispatcher" if preview else ""
+    context = {**_context(job, event=event), "preview": preview, "preview_cid": image_id}
     return Message(
         subject=_one_line(render_to_string("notifications/subject.txt", context)),
         text=render_to_string("notifications/email.txt", context),
         html=render_to_string("notifications/email.html", context),
+        image=preview,
+        image_id=image_id,
+    )
+
+
+def message_for_preview(job: Job, *, preview: Preview | None) -> Message:
+    """A done job's preview for Matrix (an m.image), its body naming the job by its short id."""
+    context = _context(job, event="done")
+    return Message(
+        subject="",
+        text=_one_line(render_to_string("notifications/matrix_preview.txt", context)),
+        html="",
+        image=preview,
+        image_id=f"preview-{job.job_id[:8]}.png",
     )
 
 

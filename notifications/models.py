@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from jobs.models import Job
-from notifications.vocabulary import Channel, Event, Outcome, Role
+from notifications.vocabulary import Channel, Content, Event, Outcome, Role
 
 
 class NotificationSettings(models.Model):
@@ -119,6 +119,9 @@ class Delivery(models.Model):
     # Why this recipient gets it: the job's owner, a site copy (bcc) or incident room.
     # A Role, stored without choices as it always was: choices would need a migration and relabel the admin.
     role = models.CharField(max_length=16, default=Role.OWNER)
+    # A done job's preview is a delivery of its own, after the Matrix message (notifications.deliveries):
+    # its upload may fail while the words arrived.
+    content = models.CharField(max_length=16, choices=Content.choices, default=Content.MESSAGE)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     reason = models.CharField(max_length=255, blank=True, default="", help_text="Why skipped or refused.")
     error = models.TextField(blank=True, default="")

@@ -38,3 +38,10 @@ class Role(TextChoices):
     OWNER = "owner"  # the job's owner, whose outcomes go into the job's history
     BCC = "bcc"  # a site copy
     INCIDENT = "incident"  # an operators' room, told of every failure
+
+
+class Content(TextChoices):
+    """What a delivery carries."""
+
+    MESSAGE = "message"  # the notice's words
+    PREVIEW = "preview"  # the picture of a done job's main product, after its Matrix message (m.image)

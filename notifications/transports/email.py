@@ -1,12 +1,19 @@
-"""Mail through Django's SMTP backend."""
+"""Mail through Django's SMTP backend.
+
+A message with an image (a done job's preview) is multipart/alternative of the
+plain text and a multipart/related of the HTML and the PNG it shows inline
+(``cid:``), the structure mail clients display without offering an attachment.
+"""
 
 from __future__ import annotations
 
 import smtplib
+from email.mime.image import MIMEImage
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import SafeMIMEMultipart
 
 from notifications.messages import Message
 from notifications.models import Delivery
@@ -15,7 +22,7 @@ from notifications.transports import TransportError
 
 class EmailTransport:
     def send(self, delivery: Delivery, message: Message) -> None:
-        mail = EmailMultiAlternatives(
+        mail = _MailWithInlineImage(
             subject=message.subject,
             body=message.text,
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -25,6 +32,8 @@ class EmailTransport:
             connection=get_connection(fail_silently=False),
         )
         mail.attach_alternative(message.html, "text/html")
+        mail.inline_image = message.image.png if message.image else None
+        mail.inline_image_id = message.image_id
         try:
             mail.send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -35,6 +44,23 @@ class EmailTransport:
             raise TransportError(text, permanent=exc.smtp_code >= 500) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise TransportError(f"SMTP server unreachable: {exc}") from exc
+
+
+class _MailWithInlineImage(EmailMultiAlternatives):
+    inline_image: bytes | None = None
+    inline_image_id: str = ""
+
+    def _create_mime_attachment(self, content, mimetype):
+        part = super()._create_mime_attachment(content, mimetype)
+        if mimetype != "text/html" or not self.inline_image:
+            return part
+        related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
+        related.attach(part)
+        image = MIMEImage(self.inline_image, "png")
+        image["Content-ID"] = f"<{self.inline_image_id}>"
+        image.add_header("Content-Disposition", "inline", filename="preview.png")
+        related.attach(image)
+        return related
 
 
 def message_id(delivery: Delivery) -> str:

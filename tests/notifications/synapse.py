@@ -208,6 +208,15 @@ class MatrixUser:
     def members(self, room_id: str) -> set[str]:
         return set(self.call("GET", f"/rooms/{quote(room_id)}/joined_members")["joined"])
 
+    def download(self, mxc_url: str) -> requests.Response:
+        """A file of the media repository, as a client fetches it (authenticated media)."""
+        server_name, media_id = mxc_url.removeprefix("mxc://").split("/", 1)
+        return requests.get(
+            f"{self.server.url}/_matrix/client/v1/media/download/{server_name}/{media_id}",
+            headers={"Authorization": f"Bearer {self.access_token}"},
+            timeout=20,
+        )
+
     def messages(self, room_id: str, *, sender: str | None = None) -> list[dict]:
         """The room's text messages, oldest first, optionally from one sender only."""
         chunk = self.call("GET", f"/rooms/{quote(room_id)}/messages", params={"dir": "b", "limit": 100})["chunk"]

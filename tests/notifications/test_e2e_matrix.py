@@ -6,11 +6,13 @@ Tasks run in a real django-q2 cluster (``manage.py qcluster``) and the bot is
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
 
 import pytest
+from matplotlib.image import imread
 
 from notifications.deliveries import delivery_resend
 from notifications.models import BotState, Delivery, MatrixRoom
@@ -189,3 +191,37 @@ def test_a_retried_send_of_one_delivery_posts_once(homeserver, settings):
         MatrixTransport().send(delivery, message)
 
     assert len(bot_messages(homeserver, room_id)) == 2
+
+
+def test_a_done_light_curve_is_followed_by_its_preview_as_an_m_image_in_the_same_room(homeserver, dispatcher):
+    from jobs.previews import PREVIEW_SIZE_PX, preview_load
+    from tests.lightcurves import done_lightcurve_job
+    from tests.notifications.e2e import ALICE_EMAIL
+
+    processes = dispatcher(homeserver=homeserver)
+    room_id = room_with_bot(homeserver, processes)
+
+    job = done_lightcurve_job(owner=ALICE_EMAIL, claims={"mxroomid": room_id, "msdone": False})
+
+    messages = wait_for(
+        lambda: (m := bot_messages(homeserver, room_id)) and len(m) >= 2 and m, "the preview", logs=processes.logs
+    )
+    text, image = (message["content"] for message in messages)
+    assert text["msgtype"] == "m.text" and text["body"].startswith("[ODA][done]")
+    assert image["msgtype"] == "m.image"
+    assert job.job_id[:8] in image["body"]
+    assert image["url"].startswith("mxc://localhost/")
+    assert image["info"]["mimetype"] == "image/png"
+    assert (image["info"]["w"], image["info"]["h"]) == PREVIEW_SIZE_PX
+    media = homeserver.alice.download(image["url"])
+    assert media.status_code == 200
+    assert media.headers["Content-Type"] == "image/png"
+    assert media.content == preview_load(job).png  # the one the worker drew and kept with the products
+    assert imread(io.BytesIO(media.content)).shape[:2] == (PREVIEW_SIZE_PX[1], PREVIEW_SIZE_PX[0])
+
+    deliveries = Delivery.objects.filter(job=job).order_by("id")
+    wait_for(lambda: deliveries.filter(outcome="sent").count() == 2, "both deliveries recorded")
+    assert list(deliveries.values_list("content", "outcome")) == [("message", "sent"), ("preview", "sent")]
+    assert [e["status_text"] for e in notification_events(job)] == ["matrix message sent"]
+    time.sleep(1)
+    assert len(bot_messages(homeserver, room_id)) == 2  # one image, once

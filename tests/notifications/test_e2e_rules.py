@@ -135,3 +135,28 @@ def test_public_jobs_send_nothing(smtp, homeserver, dispatcher):
     assert smtp.mails == []
     assert homeserver.alice.messages(room_id, sender=homeserver.bot.user_id) == []
     assert notification_events(job) == []
+
+
+def test_the_done_mail_of_a_light_curve_shows_its_preview_inline(smtp, dispatcher):
+    import io
+
+    from matplotlib.image import imread
+
+    from jobs.previews import PREVIEW_SIZE_PX, preview_load
+    from tests.lightcurves import done_lightcurve_job
+
+    processes = dispatcher(smtp=smtp)
+    job = done_lightcurve_job(owner=ALICE_EMAIL, claims={"name": "Alice"})
+
+    ((_, done),) = wait_for(lambda: smtp.about(job), "the done mail", logs=processes.logs)
+    assert done.get_content_type() == "multipart/alternative"
+    plain = done.get_body(("plain",)).get_content()
+    assert "Dear Alice" in plain and "is done" in plain and "cid:" not in plain
+    related = done.get_body(("related",))
+    html = done.get_body(("html",)).get_content()
+    (image,) = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
+    assert image.get_content_disposition() == "inline"
+    assert f'<img src="cid:{image["Content-ID"].strip("<>")}"' in html
+    png = image.get_content()
+    assert imread(io.BytesIO(png)).shape[:2] == (PREVIEW_SIZE_PX[1], PREVIEW_SIZE_PX[0])
+    assert png == preview_load(job).png  # drawn by the worker that sent it, kept with the products
