@@ -61,6 +61,9 @@ class Job(models.Model):
             models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
             # "recent jobs by status" (staff views, the stale-job sweep)
             models.Index(fields=["status", "-created_at"], name="job_status_created"),
+            # "everyone's jobs, newest first": the admin's job list (100 a page), inspect-state.
+            # Without it each page sorted the whole registry (1,000,000 rows).
+            models.Index(fields=["-created_at"], name="job_created"),
         ]
         # Polling a job goes through the unique index on job_id.
 

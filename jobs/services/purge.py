@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 # Jobs that hold no worker: finished ones, and UWS jobs that were never RUN.
 PURGEABLE = tuple(sorted(TERMINAL | {Status.PENDING}))
 BATCH_SIZE = 200
+# Ids a report keeps (the command lists the first of them): memory stays bounded at any size.
+REPORTED_IDS = 1000
 Progress = Callable[[int, int], None]
 
 
@@ -32,14 +35,11 @@ class PurgeReport:
     """What a purge removed (or, in a dry run, would remove)."""
 
     dry_run: bool = False
-    job_ids: list[str] = field(default_factory=list)
+    job_ids: list[str] = field(default_factory=list)  # the first REPORTED_IDS of them
+    jobs: int = 0
     events: int = 0
     product_dirs: int = 0
     product_bytes: int = 0
-
-    @property
-    def jobs(self) -> int:
-        return len(self.job_ids)
 
     def summary(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
@@ -60,14 +60,37 @@ def jobs_purge(
     rows and files together.
 
     ``status`` narrows it to one of them (done, failed, aborted or pending).
+
+    Batches are read oldest first through the index job_created, one after the other
+    (never the whole list of ids), and each is removed in a transaction of its own;
+    statuses are checked in Python. Measured on a SQLite registry of 1,000,000 jobs
+    (2026-12-06): asked for ``status IN (...)`` beside ids or ages, SQLite (no
+    statistics) chose the index on status and read every finished job for each batch,
+    2.3 s per batch with its write lock held, and 100,000 jobs took far more than the
+    task's 5 minutes; the list of every id also grew with the purge.
     """
-    if status is not None and status not in PURGEABLE:
+    wanted = {status} if status else set(PURGEABLE)
+    if not wanted <= set(PURGEABLE):
         raise ValueError(f"status must be one of {', '.join(PURGEABLE)}, not {status!r}")
-    cutoff = timezone.now() - timedelta(days=older_than_days)
-    # Served by the index job_status_created (status, -created_at).
-    old = Job.objects.filter(created_at__lt=cutoff, status__in=[status] if status else PURGEABLE)
-    job_ids = list(old.order_by("created_at").values_list("job_id", flat=True))
-    return jobs_remove(job_ids=job_ids, dry_run=dry_run, progress=progress)
+    old = Job.objects.filter(created_at__lt=timezone.now() - timedelta(days=older_than_days))
+    total = old.count()
+    report = PurgeReport(dry_run=dry_run)
+    seen, after = 0, Q()
+    while True:
+        rows = list(
+            old.filter(after).order_by("created_at", "id").values_list("id", "created_at", "status")[:BATCH_SIZE]
+        )
+        if not rows:
+            break
+        last_id, last_created, _ = rows[-1]
+        # One range of the index (an OR of two ranges made SQLite read and sort the whole rest).
+        after = Q(created_at__gte=last_created) & ~Q(created_at=last_created, id__lte=last_id)
+        _remove_batch(Q(id__in=[row_id for row_id, _, state in rows if state in wanted]), report, dry_run=dry_run)
+        seen += len(rows)
+        if progress is not None:
+            progress(min(seen, total), total)
+    _log(report)
+    return report
 
 
 def jobs_remove(*, job_ids: Iterable[str], dry_run: bool = False, progress: Progress | None = None) -> PurgeReport:
@@ -75,24 +98,30 @@ def jobs_remove(*, job_ids: Iterable[str], dry_run: bool = False, progress: Prog
     job_ids = list(job_ids)
     report = PurgeReport(dry_run=dry_run)
     for start in range(0, len(job_ids), BATCH_SIZE):
-        batch = job_ids[start : start + BATCH_SIZE]
-        _remove_batch(batch, report, dry_run=dry_run)
+        _remove_batch(Q(job_id__in=job_ids[start : start + BATCH_SIZE]), report, dry_run=dry_run)
         if progress is not None:
             progress(min(start + BATCH_SIZE, len(job_ids)), len(job_ids))
-    if job_ids and not dry_run:
-        log.info("purge: %s", report.summary())
+    _log(report)
     return report
 
 
-def _remove_batch(batch: list[str], report: PurgeReport, *, dry_run: bool) -> None:
+def _log(report: PurgeReport) -> None:
+    if report.jobs and not report.dry_run:
+        log.info("purge: %s", report.summary())
+
+
+def _remove_batch(which: Q, report: PurgeReport, *, dry_run: bool) -> None:
     with transaction.atomic():
-        jobs = Job.objects.select_for_update().filter(job_id__in=batch, status__in=PURGEABLE)
-        found = list(jobs.values_list("job_id", flat=True))
-        report.events += JobEvent.objects.filter(job__job_id__in=found).count()
-        if not dry_run:
-            Job.objects.filter(job_id__in=found).delete()
-    report.job_ids += found
-    for job_id in found:
+        # By id or job id alone (one of the unique indexes), the status checked here: see jobs_purge.
+        rows = Job.objects.select_for_update().filter(which).values_list("id", "job_id", "status")
+        found = [(row_id, job_id) for row_id, job_id, state in rows if state in PURGEABLE]
+        ids = [row_id for row_id, _ in found]
+        report.events += JobEvent.objects.filter(job_id__in=ids).count()
+        if not dry_run and ids:
+            Job.objects.filter(id__in=ids).delete()
+    report.jobs += len(found)
+    report.job_ids += [job_id for _, job_id in found][: max(0, REPORTED_IDS - len(report.job_ids))]
+    for _, job_id in found:
         # Files go after the rows are gone: a reader never finds a job without its files.
         size = _folder_size(job_id)
         if size is None:

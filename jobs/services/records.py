@@ -25,7 +25,7 @@ from jobs.errors import IllegalTransition, JobNotFound
 from jobs.models import Job, JobEvent
 from jobs.products import products_row
 from jobs.signals import job_event_recorded
-from jobs.sql import row_family_insert, row_insert
+from jobs.sql import job_by_job_id, row_family_insert, row_insert
 from jobs.states import ALLOWED_FROM, RUN_AGAIN_FROM, TERMINAL, Status
 
 log = logging.getLogger("jobs.services")
@@ -106,8 +106,14 @@ def _status_event(status: Status, message: str) -> JobEvent:
 
 
 def _insert_or_get(job: Job, children: list[Any]) -> tuple[Job, bool]:
-    # Insert first: a new request (the common case) costs no extra read; the unique
-    # job id turns a repeat, or a concurrent twin, into a read of the existing row.
+    # Read first: a repeated request (joining an existing job) then takes no write lock.
+    # Inserting first made every join a write transaction that failed on the unique job
+    # id and rolled back, queued behind every other writer (SQLite has one); a new job
+    # pays a SELECT by the unique index instead. The unique job id still turns a
+    # concurrent twin into a read of the existing row.
+    existing = job_by_job_id(job.job_id)
+    if existing is not None:
+        return existing, False
     try:
         row_family_insert(job, children)
     except IntegrityError:

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from dispatcher_site.auth import Caller, TokenRequired
@@ -32,6 +31,10 @@ from jobs.interfaces.oda.answers import analysis_parameters
 from jobs.models import Job, JobEvent
 
 MAX_RECORDS = 500
+# Records per answer unless ``limit`` asks for more (up to MAX_RECORDS); ``offset`` pages on.
+# Every record carries its events, so an unpaged answer of 500 jobs cost a request 40-80 ms
+# of CPU against 2 ms for one job: a user's many jobs slowed every one of their requests.
+DEFAULT_RECORDS = 20
 FULL_JOB_ID_LENGTH = 64
 _HISTORIES = {"email": "email_history", "matrix": "matrix_message_history"}
 
@@ -42,13 +45,30 @@ def inspect(query: Mapping[str, str], *, caller: Caller, everyone: bool) -> dict
         raise TokenRequired()
     since = timezone.now() - timedelta(days=_recent_days(query.get("recent_days")))
     jobs = jobs_listed(caller=caller, scope=Scope.EVERYONE if everyone else Scope.OWN, filters=_filter(query, since))
-    jobs = jobs.prefetch_related(Prefetch("events", queryset=JobEvent.objects.order_by("id")))[:MAX_RECORDS]
+    offset = _whole(query, "offset", 0, most=MAX_RECORDS)
+    limit = _whole(query, "limit", DEFAULT_RECORDS, most=MAX_RECORDS)
+    jobs = list(jobs[offset : offset + limit + 1])  # one more: is there a next page?
+    more, jobs = len(jobs) > limit, jobs[:limit]
     group_by_job = str(query.get("group_by_job", "")).lower() in ("true", "1", "yes")
     now = time.time()
-    records = [_record(job, now=now, grouped=group_by_job) for job in jobs]
+    events = _events_by_job(jobs)
+    answer: dict[str, Any] = {
+        "records": [_record(job, events.get(job.pk, []), now=now, grouped=group_by_job) for job in jobs]
+    }
     if group_by_job:
-        return {"records": records, "group_by_job": True}
-    return {"records": records}
+        answer["group_by_job"] = True
+    if more:
+        answer["next_offset"] = offset + limit
+    return answer
+
+
+def _whole(query: Mapping[str, str], name: str, default: int, *, most: int) -> int:
+    raw = str(query.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= most):
+        raise InvalidRequest(f"{name} must be a whole number from 0 to {most}, not {raw!r}.")
+    return int(raw)
 
 
 def _filter(query: Mapping[str, str], since: datetime) -> JobFilter:
@@ -70,8 +90,21 @@ def _recent_days(raw: str | None) -> float:
     return days
 
 
-def _record(job: Job, *, now: float, grouped: bool) -> dict[str, Any]:
-    events = list(job.events.all())
+def _events_by_job(jobs: list[Job]) -> dict[int, list[JobEvent]]:
+    """The jobs' events in order, in one query.
+
+    Not ``prefetch_related``: each ``job.events.all()`` then clones a queryset that
+    carries every listed job (its known related objects), so 500 records cost 500
+    copies of a 500-entry dict: 85 ms of CPU per request of 500 records, against 49 ms
+    this way (in one process, through the whole middleware, load average ~6, 2026-12-06).
+    """
+    by_job: dict[int, list[JobEvent]] = {}
+    for event in JobEvent.objects.filter(job__in=[job.pk for job in jobs]).order_by("id"):
+        by_job.setdefault(event.job_id, []).append(event)
+    return by_job
+
+
+def _record(job: Job, events: list[JobEvent], *, now: float, grouped: bool) -> dict[str, Any]:
     finished = job.finished_at
     histories = _histories(events)
     content = {
