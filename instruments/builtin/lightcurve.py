@@ -143,11 +143,11 @@ class DemoLightcurveAdapter(BuiltinAdapter):
             "time_bin_s": params["time_bin"],
         }
         header = {"EXTNAME": "LIGHTCURVE", "TELESCOP": "DEMO", "OBJECT": params["src_name"], "TIMEUNIT": "d"}
-        ecsv = ecsv_text(table, meta_data)
+        # The light curve once, as oda-api's NumpyDataProduct; the same table as an ECSV file to
+        # download. Not also as an astropy table product: `oda-api get` cannot print one.
         products = Products(
             numpy_data_product_list=[numpy_product(table, meta_data, header)],
-            astropy_table_product_ascii_list=[{"name": "lightcurve", "meta_data": meta_data, "ascii": ecsv}],
-            files={"lightcurve.ecsv": ecsv.encode()},
+            files={"lightcurve.ecsv": ecsv_text(table, meta_data).encode()},
         )
         total = int(table["COUNTS"].sum())
         products.comment = f"{len(table)} bins, {total} counts"

@@ -45,6 +45,7 @@ PRODUCTS = [
     ("empty-with-conf", "dummy", []),
     ("empty-async-return-progress", "dummy", ["p=7"]),
     ("empty-with-posix-path", "file_dummy", ["dummy_POSIX_file=/data/events.fits"]),
+    ("demo-lightcurve", "lightcurve", ["src_name=Crab", "T1=2020-01-01T00:00:00", "T2=2020-01-01T01:00:00"]),
 ]
 IMAGES = {"numerical", "file_dummy"}
 

@@ -251,7 +251,7 @@ def test_tables_sort_pictures_show_and_texts_are_preformatted(live_service, brow
 
     lightcurve = demo_lightcurve_products()
     picture = preview_render(lightcurve.as_protocol())
-    table = {**lightcurve.astropy_table_product_ascii_list[0], "name": "counts table"}
+    table = {"name": "counts table", "meta_data": {}, "ascii": lightcurve.files["lightcurve.ecsv"].decode()}
     image = {"name": "picture", "img_type": "png", "b64data": base64.b64encode(picture).decode()}
     products = Products(astropy_table_product_ascii_list=[table], binary_image_product_list=[image],
                         text_product_list=[{"name": "summary", "value": "<b>76 bins</b>"}])  # fmt: skip
