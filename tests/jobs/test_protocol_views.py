@@ -339,6 +339,17 @@ class TestInspect:
         assert client.get("/inspect-user-state", {"token": charlie}).json()["records"] == []
         assert len(client.get("/inspect-user-state", {"token": alice}).json()["records"]) == 1
 
+    def test_inspect_user_state_comes_in_pages(self, client, alice):
+        for number in range(12):
+            run(client, product_type="echo", query_type="Real", token=alice, src_name=f"page {number}")
+        first = client.get("/inspect-user-state", {"token": alice}).json()
+        rest = client.get("/inspect-user-state", {"token": alice, "offset": first["next_offset"]}).json()
+        assert (len(first["records"]), first["next_offset"], len(rest["records"])) == (10, 10, 2)
+        assert "next_offset" not in rest
+        every = [record["job_id"] for record in first["records"] + rest["records"]]
+        assert len(set(every)) == 12
+        assert client.get("/inspect-user-state", {"token": alice, "limit": "many"}).status_code == 400
+
     def test_bad_recent_days_is_400(self, client, manager):
         response = client.get("/inspect-state", {"token": manager, "recent_days": "soon"})
         assert response.status_code == 400

@@ -34,7 +34,7 @@ MAX_RECORDS = 500
 # Records per answer unless ``limit`` asks for more (up to MAX_RECORDS); ``offset`` pages on.
 # Every record carries its events, so an unpaged answer of 500 jobs cost a request 40-80 ms
 # of CPU against 2 ms for one job: a user's many jobs slowed every one of their requests.
-DEFAULT_RECORDS = 20
+DEFAULT_RECORDS = 10  # as UWS's LAST=10; 20 kept 0.56 of the rate for one job (bench/run.py)
 FULL_JOB_ID_LENGTH = 64
 _HISTORIES = {"email": "email_history", "matrix": "matrix_message_history"}
 

@@ -53,7 +53,9 @@ class RestView(APIView):
 
 
 class JobPagination(PageNumberPagination):
-    page_size = 20
+    # Each row costs a request ~0.13 ms (serializer, two URLs): 20 a page kept 0.5-0.7 of the
+    # rate of a user with one job (bench/run.py, 2026-12-06); ask page_size for more.
+    page_size = 10
     page_size_query_param = "page_size"
     max_page_size = 100
 
