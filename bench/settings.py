@@ -7,7 +7,10 @@
 - ``plain``: Django's own SQLite backend (``transaction_mode="IMMEDIATE"``, same
   ``timeout``) and the plain ORM (bench/plain_orm.py) in place of ``jobs.sql``;
 - ``plain-queued``: the plain ORM with the queueing backend;
-- ``fastpath-stock``: ``jobs.sql`` with Django's own SQLite backend.
+- ``fastpath-stock``: ``jobs.sql`` with Django's own SQLite backend;
+- ``pg-pool`` / ``pg-health-check`` (PostgreSQL): connections from psycopg's pool
+  (``OPTIONS["pool"]``, Django 5.1+) / persistent connections checked with a query at
+  the start of each request (``CONN_HEALTH_CHECKS``), whichever the shipped one is not.
 
 On PostgreSQL the backend is Django's in every variant; only the statements differ.
 """
@@ -20,7 +23,9 @@ from dispatcher_site.settings import *  # noqa: F403
 from dispatcher_site.settings import DATABASES
 
 VARIANT = env_choice(
-    "DISPATCHER_BENCH_VARIANT", "SHIPPED", choices=("SHIPPED", "PLAIN", "PLAIN-QUEUED", "FASTPATH-STOCK")
+    "DISPATCHER_BENCH_VARIANT",
+    "SHIPPED",
+    choices=("SHIPPED", "PLAIN", "PLAIN-QUEUED", "FASTPATH-STOCK", "PG-POOL", "PG-HEALTH-CHECK"),
 ).lower()
 
 if VARIANT in ("plain", "fastpath-stock") and DATABASES["default"]["ENGINE"] == "dispatcher_site.sqlite":
@@ -28,3 +33,11 @@ if VARIANT in ("plain", "fastpath-stock") and DATABASES["default"]["ENGINE"] == 
 if VARIANT in ("plain", "plain-queued"):
     # Before any app is loaded: every ``from jobs.sql import ...`` gets the ORM's versions.
     sys.modules["jobs.sql"] = importlib.import_module("bench.plain_orm")
+
+_postgres = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if VARIANT == "pg-pool" and _postgres:
+    DATABASES["default"].update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 16, "timeout": 2}
+if VARIANT == "pg-health-check" and _postgres:
+    DATABASES["default"].update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
