@@ -51,7 +51,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("shipped", "plain", "plain-queued", "fastpath-stock", "pg-pool", "pg-health-check")
+VARIANTS = (
+    "shipped", "plain", "plain-queued", "fastpath-stock", "pg-pool", "pg-health-check", "quiet",
+)  # fmt: skip
 # The bench's own token secret: every service of a run, and the seeder, share it.
 TOKEN_SECRET = "bench-token-secret-not-for-production-0123456789"  # noqa: S105
 SCENARIOS = (
@@ -106,7 +108,10 @@ def main() -> int:
         for service in services:
             service.scenarios = _scenarios(service, _a_done_job(service.base))
         figures = _measure(services, bare, options)
-        return _report(services, figures, options)
+        failed = _report(services, figures, options)
+        if options.memory:
+            failed |= _memory(services[-1], options)
+        return failed
     finally:
         for process in started:
             try:
@@ -133,6 +138,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--variants", default=["shipped"], type=_variant_list, help=", ".join(VARIANTS))
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "dispatcher-bench-registry")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs) for a look")
+    parser.add_argument(
+        "--memory", type=int, default=0, metavar="N", help="then N requests of the scenarios in turn: web workers' RSS"
+    )
     return parser.parse_args()
 
 
@@ -420,6 +428,38 @@ def _cpu_s(session: int) -> float:
         if int(fields[3]) == session:
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _memory(service: Service, options) -> int:
+    """RSS of each web worker after 1,000 requests and after ``--memory`` (the scenarios in turn)."""
+    done, marks = 0, {}
+    scenarios = itertools.cycle(options.scenarios)
+    for mark in (1000, options.memory):
+        while done < mark:
+            done += _wrk(*service.scenarios[next(scenarios)], 1 if mark == 1000 else 5, options).requests
+            _wait_queue_drained(service.base)
+        marks[done] = _worker_rss_mb(service.process.pid)
+    (first, early), (last, late) = marks.items()
+    print(f"\nweb workers' RSS on {service.label} (MB): after {first:,} requests {early}, after {last:,} {late}")
+    grown = max(b / a for a, b in zip(early, late, strict=True))
+    print(f"largest growth {grown:.2f}x: {'met' if grown <= 1.1 else 'MISSED'} <= 1.10")
+    return int(grown > 1.1)
+
+
+def _worker_rss_mb(session: int) -> list[float]:
+    """Resident memory of gunicorn's workers (children of its master) in a service's session."""
+    processes = {}
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ") if stat else b""
+        except OSError:
+            continue
+        if stat:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[3]) == session and b"gunicorn" in command:
+                processes[int(entry)] = (int(fields[1]), int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
+    return sorted(round(rss, 1) for parent, rss in processes.values() if parent in processes)
 
 
 # --- the table ----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def main() -> None:
     ):
         if count and not Job.objects.filter(job_id=_job_id(tag, 0)).exists():
             _jobs_seed(count, owner=owner, days=days, tag=tag)
-            _statistics()
+    _statistics()
     print(json.dumps(_credentials()))
 
 

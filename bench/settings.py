@@ -10,7 +10,8 @@
 - ``fastpath-stock``: ``jobs.sql`` with Django's own SQLite backend;
 - ``pg-pool`` / ``pg-health-check`` (PostgreSQL): connections from psycopg's pool
   (``OPTIONS["pool"]``, Django 5.1+) / persistent connections checked with a query at
-  the start of each request (``CONN_HEALTH_CHECKS``), whichever the shipped one is not.
+  the start of each request (``CONN_HEALTH_CHECKS``), whichever the shipped one is not;
+- ``quiet``: neither gunicorn's access log nor our request log line (what logging costs).
 
 On PostgreSQL the backend is Django's in every variant; only the statements differ.
 """
@@ -22,11 +23,8 @@ from dispatcher_site.env import env_choice
 from dispatcher_site.settings import *  # noqa: F403
 from dispatcher_site.settings import DATABASES
 
-VARIANT = env_choice(
-    "DISPATCHER_BENCH_VARIANT",
-    "SHIPPED",
-    choices=("SHIPPED", "PLAIN", "PLAIN-QUEUED", "FASTPATH-STOCK", "PG-POOL", "PG-HEALTH-CHECK"),
-).lower()
+_VARIANTS = ("SHIPPED", "PLAIN", "PLAIN-QUEUED", "FASTPATH-STOCK", "PG-POOL", "PG-HEALTH-CHECK", "QUIET")
+VARIANT = env_choice("DISPATCHER_BENCH_VARIANT", "SHIPPED", choices=_VARIANTS).lower()
 
 if VARIANT in ("plain", "fastpath-stock") and DATABASES["default"]["ENGINE"] == "dispatcher_site.sqlite":
     DATABASES["default"]["ENGINE"] = "django.db.backends.sqlite3"
@@ -41,3 +39,6 @@ if VARIANT == "pg-pool" and _postgres:
 if VARIANT == "pg-health-check" and _postgres:
     DATABASES["default"].update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+if VARIANT == "quiet":
+    ACCESS_LOG = False
+    LOGGING["loggers"]["dispatcher.requests"] = {"level": "WARNING"}  # noqa: F405
