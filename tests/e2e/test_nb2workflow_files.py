@@ -24,12 +24,12 @@ from jobs.models import Upload
 from tests.conftest import free_port
 from tests.live import LiveService
 from tests.nb2w_server import Nb2wService, nb2w_venv
+from tests.ontology import oda_ontology_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "tests" / "notebooks" / "full"
-ONTOLOGY = ROOT.parent / "shared" / "data" / "oda-ontology.ttl"  # published by the ODA project; not ours to copy
 INSTRUMENT = "nb2w-full"
 DONE_WITHIN_S = 120.0
 
@@ -44,9 +44,9 @@ def notebooks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dispatcher(django_db_setup, django_db_blocker, tmp_path_factory, notebooks):
-    assert ONTOLOGY.is_file(), f"the ODA ontology is expected at {ONTOLOGY}"
+    ontology = oda_ontology_path()
     backends = f"{INSTRUMENT}={notebooks.url}"
-    environment = {"DISPATCHER_NB2W_BACKENDS": backends, "DISPATCHER_ONTOLOGY_PATH": str(ONTOLOGY)}
+    environment = {"DISPATCHER_NB2W_BACKENDS": backends, "DISPATCHER_ONTOLOGY_PATH": str(ontology)}
     with django_db_blocker.unblock():
         service = LiveService(free_port(), tmp_path_factory.mktemp("live-full") / "service.log", environment)
         service.start()

@@ -31,9 +31,9 @@ from instruments.nb2workflow.discovery import discover
 from instruments.nb2workflow.outputs import products_from_output
 from instruments.ontology import Ontology, OntologyError, ontology_load
 from instruments.parameters import ParameterError
+from tests.ontology import oda_ontology_path
 
 ODA = "http://odahub.io/ontology#"
-ONTOLOGY_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "oda-ontology.ttl"
 
 RADIUS_CLASS = (
     f"{ODA}01decimal_10integer_Float_Radius_Region_Searchradius_description_group_label_lower_limit_upper_limit"
@@ -66,8 +66,7 @@ AREA_TTL = f"""@prefix oda: <http://odahub.io/ontology#> .
 
 @pytest.fixture(scope="module")
 def ontology() -> Ontology:
-    assert ONTOLOGY_FILE.is_file(), f"the ODA ontology is expected at {ONTOLOGY_FILE}"
-    loaded = ontology_load(ONTOLOGY_FILE)
+    loaded = ontology_load(oda_ontology_path())
     assert len(loaded.graph) > 500
     return loaded
 
