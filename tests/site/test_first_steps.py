@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fresh_data_dir(settings, tmp_path):
+    """A data directory this run created, of a SQLite deployment (whatever database the suite runs on)."""
     settings.DATA_DIR = tmp_path
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "dispatcher_site.sqlite"}}
     (tmp_path / NEW_DATA_DIR_MARK).touch()
     return tmp_path
 
