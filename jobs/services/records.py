@@ -220,6 +220,11 @@ def job_report_progress(
         return event
 
 
+def lease_free(now: datetime) -> Q:
+    """Jobs no worker holds at ``now``: no lease, or one that ran out."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
 def job_lease_take(*, job_id: str, attempt: int, lease_s: float, call: int | None = None) -> datetime | None:
     """Take the job's lease for one call of its backend; returns the lease (its token) or None.
 
@@ -231,8 +236,8 @@ def job_lease_take(*, job_id: str, attempt: int, lease_s: float, call: int | Non
     """
     now = timezone.now()
     lease = now + timedelta(seconds=lease_s)
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    rows = Job.objects.filter(free, job_id=job_id, attempt=attempt, status__in=[Status.SUBMITTED, Status.PROGRESS])
+    unfinished = [Status.SUBMITTED, Status.PROGRESS]
+    rows = Job.objects.filter(lease_free(now), job_id=job_id, attempt=attempt, status__in=unfinished)
     fields: dict[str, Any] = {"lease_until": lease, "task_due_at": None}
     if call is not None:
         rows = rows.filter(backend_calls=call - 1)
@@ -246,8 +251,10 @@ def job_lease_renew(*, job_id: str, lease: datetime, lease_s: float) -> datetime
     return renewed if Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=renewed) else None
 
 
-def job_lease_release(*, job_id: str, lease: datetime) -> None:
-    Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=None)
+def job_lease_release(*, job_id: str, lease: datetime) -> bool:
+    """Clear the lease ``lease`` (this worker's, done with its call; or a dead worker's, found by
+    the requeue sweep). False if it was renewed, taken over or cleared meanwhile."""
+    return bool(Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=None))
 
 
 def job_note_backend(
@@ -267,11 +274,6 @@ def job_note_backend(
 def job_task_resent(*, job_id: str, due_since: datetime) -> bool:
     """Record that a lost task was replaced; False if another sweep did it first, or a worker took it up."""
     return bool(Job.objects.filter(job_id=job_id, task_due_at=due_since).update(task_due_at=timezone.now()))
-
-
-def job_lease_expired(*, job_id: str, lease: datetime) -> bool:
-    """Clear a lease whose worker died; False if it was renewed or cleared meanwhile."""
-    return bool(Job.objects.filter(job_id=job_id, lease_until=lease).update(lease_until=None))
 
 
 def job_record_resubmitted(*, job_id: str) -> JobEvent:

@@ -30,7 +30,6 @@ from jobs.errors import IllegalTransition, QueueUnavailable
 from jobs.models import Job
 from jobs.products import products_keep_files, products_remove, products_store_lists
 from jobs.services.records import (
-    job_lease_expired,
     job_lease_release,
     job_lease_renew,
     job_lease_take,
@@ -39,6 +38,7 @@ from jobs.services.records import (
     job_record_repeated_done,
     job_report_progress,
     job_task_resent,
+    lease_free,
 )
 from jobs.signing import SIGNATURE_PARAM, callback_url, job_owner_token
 from jobs.states import Status
@@ -84,7 +84,8 @@ def job_execute(*, job_id: str, attempt: int | None = None, call: int | None = N
     if call > MAX_BACKEND_CALLS:
         job_fail(job_id=job_id, message=f"The backend could not be reached after {MAX_BACKEND_CALLS} calls.")
         return
-    if _handle_or_fail(job) is None:
+    handle = _handle_or_fail(job)
+    if handle is None:
         return
     lease = job_lease_take(job_id=job_id, attempt=job.attempt, call=call, lease_s=settings.RUN_LEASE_S)
     if lease is None:
@@ -96,7 +97,7 @@ def job_execute(*, job_id: str, attempt: int | None = None, call: int | None = N
         except IllegalTransition:  # aborted meanwhile
             job_lease_release(job_id=job_id, lease=lease)
             return
-    _call_with_lease(job_id, lease, call, lambda adapter, request: adapter.run(request))
+    _call_with_lease(job_id, handle, lease, call, lambda adapter, request: adapter.run(request))
 
 
 def job_poll(*, job_id: str, attempt: int | None = None) -> None:
@@ -195,13 +196,12 @@ def jobs_fail_stale(*, now: datetime | None = None) -> list[str]:
     """
     now = now or timezone.now()
     queue_limit = now - timedelta(seconds=settings.QUEUE_TIMEOUT_S)
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     waited_too_long = Job.objects.filter(
         Q(status=Status.SUBMITTED, last_report_at__lt=queue_limit)
         | Q(status=Status.PROGRESS, task_due_at__lt=queue_limit)
     )
     failed = [job_id for job_id in list(waited_too_long.values_list("job_id", flat=True)) if _fail_waited(job_id)]
-    waiting_on_backend = Job.objects.filter(free, status=Status.PROGRESS, task_due_at__isnull=True)
+    waiting_on_backend = Job.objects.filter(lease_free(now), status=Status.PROGRESS, task_due_at__isnull=True)
     for job_id, instrument, heard_at in list(waiting_on_backend.values_list("job_id", "instrument", "last_report_at")):
         if heard_at is not None and heard_at >= now - timedelta(seconds=_silence_limit_s(instrument)):
             continue
@@ -246,11 +246,11 @@ def jobs_requeue(*, now: datetime | None = None) -> Requeued:
     done = Requeued()
     unfinished = Job.objects.filter(status__in=[Status.SUBMITTED, Status.PROGRESS])
     for job_id, lease in list(unfinished.filter(lease_until__lt=now).values_list("job_id", "lease_until")):
-        if job_lease_expired(job_id=job_id, lease=lease):
+        if job_lease_release(job_id=job_id, lease=lease):
             _call_again(job_id, "The worker calling the backend stopped")
             done.worker_died.append(job_id)
     due_long_ago = unfinished.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        lease_free(now),
         task_due_at__lt=now - timedelta(seconds=settings.REQUEUE_AFTER_S),
     )
     if due_long_ago.exists() and scheduling.queue_is_empty():
@@ -308,26 +308,27 @@ def _ask_backend(job_id: str, attempt: int | None, task: str, ask: Callable, tas
     job = _unfinished(job_id)
     if job is None or (attempt is not None and attempt != job.attempt):
         return
-    if _handle_or_fail(job) is None:
+    handle = _handle_or_fail(job)
+    if handle is None:
         return
     lease = job_lease_take(job_id=job_id, attempt=job.attempt, lease_s=settings.RUN_LEASE_S)
     if lease is None:
         scheduling.enqueue_later(task, job_id, *task_args, job.attempt, delay_s=BUSY_AGAIN_S)
         return
-    _call_with_lease(job_id, lease, max(job.backend_calls, 1), ask)
+    _call_with_lease(job_id, handle, lease, max(job.backend_calls, 1), ask)
 
 
-def _call_with_lease(job_id: str, lease: datetime, call: int, ask: Callable) -> None:
+def _call_with_lease(job_id: str, handle: InstrumentHandle, lease: datetime, call: int, ask: Callable) -> None:
     """Make one call through the job's adapter while holding (and renewing) its lease.
 
+    The job is read again under the lease (the call counted, the move to progress).
     A poll the outcome asks for is queued once the lease is let go, so that it
     never finds the lease still held.
     """
     poll_after_s = None
     with _lease_kept(job_id, lease):
         job = _unfinished(job_id)
-        handle = _handle_or_fail(job) if job is not None else None
-        if handle is not None:
+        if job is not None:
             poll_after_s = _call_adapter(job, handle, call, lambda request: ask(handle.adapter, request))
     if poll_after_s is not None:
         scheduling.enqueue_later("jobs.tasks.job_poll_task", job_id, job.attempt, delay_s=poll_after_s)
