@@ -45,7 +45,7 @@ def job_answer(
     """
     session_id = session_id or job.session_id
     if job.is_terminal and not comment:
-        key = (job.pk, job.job_id, job.answer_version)
+        key = answer_key(job)
         answer = _finished_answers.get(key)
         if answer is None:
             answer = _build_answer(job, comment="", events=events)
@@ -53,6 +53,11 @@ def job_answer(
     else:
         answer = _build_answer(job, comment=comment, events=events)
     return _personalized(answer, session_id)
+
+
+def answer_key(job: Job) -> tuple[int, str, int]:
+    """What a finished job's answer (or anything drawn from it) is cached under: see job_answer."""
+    return (job.pk, job.job_id, job.answer_version)
 
 
 def _build_answer(job: Job, *, comment: str, events: list[JobEvent] | None) -> dict[str, Any]:

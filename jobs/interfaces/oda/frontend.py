@@ -28,7 +28,7 @@ from typing import Any
 
 from instruments.base import Products
 from jobs.drawings import products_to_show
-from jobs.interfaces.oda.answers import _LruCache
+from jobs.interfaces.oda.answers import _LruCache, answer_key
 from jobs.models import Job
 from jobs.services import ProgressPage
 
@@ -53,7 +53,7 @@ def frontend_answer(answer: dict[str, Any], *, job: Job) -> dict[str, Any]:
 
 def _frontend_products(job: Job, products: Mapping[str, Any]) -> dict[str, Any]:
     """The frontend's fields of a done job's products; drawn once per version of the job's answer."""
-    key = (job.pk, job.job_id, job.answer_version)
+    key = answer_key(job)
     fields = _drawn.get(key)
     if fields is None:
         fields = frontend_product_fields(products, product_type=job.product_type)
